@@ -1,0 +1,1 @@
+//! Audio: frames, resampling, audio processing, sources and streams.

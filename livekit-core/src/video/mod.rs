@@ -1,0 +1,1 @@
+//! Video: frame buffers, pixel-format conversion, sources and streams.
