@@ -1,0 +1,667 @@
+//! Channel remixing plus streaming sample-rate conversion for 16-bit PCM.
+//!
+//! This plays the part of WebRTC's `RemixAndResample` behind LiveKit's
+//! `AudioResampler`: callers push frame after frame and get frames back in
+//! the target format, with filter state carried across calls so a stream of
+//! frames comes out as one continuous signal.
+//!
+//! # Block sizes and odd-sized frames
+//!
+//! The sinc resampler underneath works on fixed input blocks whose length
+//! relates exactly to its output block (`block_in / block_out == in_rate /
+//! out_rate`). For rates that are multiples of 100 Hz the block is 10 ms,
+//! like WebRTC's; for other rate pairs (22.05 kHz, 11.025 kHz, ...) it is the
+//! shortest exact pair of about 10 ms or more.
+//!
+//! Frames that are a whole number of blocks (10, 20, 40 ms, ...) are
+//! converted at once with no added delay, and the output has exactly
+//! `samples_per_channel * out_rate / in_rate` samples per channel.
+//!
+//! Any other frame length switches the resampler into *buffered* mode for
+//! the rest of the stream: input is queued until a full block is available,
+//! and one block of silence is put in front of the output so every call can
+//! be answered at once. Each call then returns either
+//! `floor(samples_per_channel * out_rate / in_rate)` or one more sample per
+//! channel, chosen so the running totals of input and output never drift
+//! apart; the cost is one block (about 10 ms) of extra delay and a short
+//! silent gap at the moment the mode is entered. A change of rates or channel
+//! counts starts a new stream (fresh filter state, direct mode again), as
+//! WebRTC does.
+
+use sonora_common_audio::push_sinc_resampler::PushSincResampler;
+use thiserror::Error;
+
+/// Highest sample rate accepted, in Hz (WebRTC's ceiling).
+pub const MAX_SAMPLE_RATE: u32 = 384_000;
+
+/// Lowest sample rate accepted, in Hz. Below this, a single exact block pair
+/// would span seconds of audio, which is never what a caller means.
+pub const MIN_SAMPLE_RATE: u32 = 1_000;
+
+/// Most channels accepted on either side.
+pub const MAX_CHANNELS: u32 = 64;
+
+/// The sinc resampler needs input blocks well above its 32-tap kernel.
+const MIN_BLOCK_FRAMES: usize = 64;
+
+/// Why a remix/resample call was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ResampleError {
+    /// A sample rate of zero or outside the supported range.
+    #[error("invalid sample rate {0} Hz (supported: {MIN_SAMPLE_RATE}..={MAX_SAMPLE_RATE} Hz)")]
+    InvalidSampleRate(u32),
+    /// A channel count of zero or above [`MAX_CHANNELS`].
+    #[error("invalid channel count {0} (supported: 1..={MAX_CHANNELS})")]
+    InvalidChannelCount(u32),
+    /// The input slice does not hold `samples_per_channel * num_channels`
+    /// samples.
+    #[error(
+        "input holds {actual} samples but {samples_per_channel} samples per channel x {num_channels} channels were announced"
+    )]
+    LengthMismatch {
+        /// Samples actually passed.
+        actual: usize,
+        /// Announced samples per channel.
+        samples_per_channel: u32,
+        /// Announced channel count.
+        num_channels: u32,
+    },
+}
+
+/// The stream format a resampler is currently set up for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Format {
+    in_rate: u32,
+    out_rate: u32,
+    in_channels: usize,
+    out_channels: usize,
+}
+
+/// Stateful remixer and resampler for interleaved 16-bit PCM.
+///
+/// Not internally synchronised: one instance serves one stream, and the
+/// `&mut self` receiver makes concurrent use impossible anyway. It is `Send`,
+/// so it can move between threads with its owner.
+#[derive(Debug, Default)]
+pub struct AudioResampler {
+    format: Option<Format>,
+    /// Exact input/output block pair of the sinc resampler.
+    block_in: usize,
+    block_out: usize,
+    /// One per working channel (`min(in_channels, out_channels)`): downmixing
+    /// happens before resampling and upmixing after, so no channel is
+    /// resampled twice.
+    resamplers: Vec<PushSincResampler>,
+    /// Remixed input not yet resampled, one vector per working channel.
+    pending: Vec<Vec<f32>>,
+    /// Resampled output not yet returned, one vector per working channel.
+    ready: Vec<Vec<f32>>,
+    /// Whether an odd-sized frame has switched the stream to buffered mode.
+    buffered: bool,
+    /// Input frames since buffered mode began, modulo `block_in`; enough to
+    /// know how many output frames the running total calls for.
+    phase: u64,
+    /// Interleaved result handed back to the caller.
+    output: Vec<i16>,
+}
+
+impl AudioResampler {
+    /// A resampler with no format yet; the first call sets it up.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Remixes `input` to `out_channels` and converts it to `out_rate`.
+    ///
+    /// Channel mapping: with fewer output channels, output channel `j` is the
+    /// mean of every input channel `i` with `i % out_channels == j` (so N->1
+    /// averages everything, and 4->2 averages 0+2 and 1+3); with more output
+    /// channels, output channel `k` copies input channel `k % in_channels`
+    /// (so 1->N duplicates and 2->4 repeats L, R).
+    ///
+    /// Returns interleaved output that stays valid until the next call. See
+    /// the module documentation for how frame sizes map to output sizes.
+    pub fn remix_and_resample(
+        &mut self,
+        input: &[i16],
+        samples_per_channel: u32,
+        num_channels: u32,
+        sample_rate: u32,
+        out_channels: u32,
+        out_rate: u32,
+    ) -> Result<&[i16], ResampleError> {
+        for rate in [sample_rate, out_rate] {
+            if !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&rate) {
+                return Err(ResampleError::InvalidSampleRate(rate));
+            }
+        }
+        for channels in [num_channels, out_channels] {
+            if !(1..=MAX_CHANNELS).contains(&channels) {
+                return Err(ResampleError::InvalidChannelCount(channels));
+            }
+        }
+        if u64::from(samples_per_channel) * u64::from(num_channels) != input.len() as u64 {
+            return Err(ResampleError::LengthMismatch {
+                actual: input.len(),
+                samples_per_channel,
+                num_channels,
+            });
+        }
+
+        let format = Format {
+            in_rate: sample_rate,
+            out_rate,
+            in_channels: num_channels as usize,
+            out_channels: out_channels as usize,
+        };
+        if self.format != Some(format) {
+            self.configure(format);
+        }
+
+        let frames = samples_per_channel as usize;
+        let in_channels = format.in_channels;
+        remix_append(input, in_channels, &mut self.pending);
+
+        if format.in_rate == format.out_rate {
+            std::mem::swap(&mut self.pending, &mut self.ready);
+            return Ok(self.emit(frames, format.out_channels));
+        }
+
+        if !self.buffered && !frames.is_multiple_of(self.block_in) {
+            self.buffered = true;
+            self.phase = 0;
+            for channel in &mut self.ready {
+                channel.resize(channel.len() + self.block_out, 0.0);
+            }
+        }
+
+        self.resample_full_blocks();
+
+        let count = if self.buffered {
+            let block_in = self.block_in as u64;
+            let block_out = self.block_out as u64;
+            let total = self.phase + frames as u64;
+            let produced = (total / block_in) * block_out
+                + (total % block_in) * block_out / block_in
+                - self.phase * block_out / block_in;
+            self.phase = total % block_in;
+            usize::try_from(produced).unwrap_or(usize::MAX)
+        } else {
+            frames / self.block_in * self.block_out
+        };
+        Ok(self.emit(count, format.out_channels))
+    }
+
+    /// Resets all state for a new stream format.
+    fn configure(&mut self, format: Format) {
+        let working = format.in_channels.min(format.out_channels);
+        let (block_in, block_out) = block_sizes(format.in_rate, format.out_rate);
+        self.block_in = block_in;
+        self.block_out = block_out;
+        self.resamplers.clear();
+        if format.in_rate != format.out_rate {
+            self.resamplers
+                .extend((0..working).map(|_| PushSincResampler::new(block_in, block_out)));
+        }
+        self.pending = vec![Vec::new(); working];
+        self.ready = vec![Vec::new(); working];
+        self.buffered = false;
+        self.phase = 0;
+        self.format = Some(format);
+    }
+
+    /// Moves every complete input block through the sinc resamplers.
+    fn resample_full_blocks(&mut self) {
+        let (block_in, block_out) = (self.block_in, self.block_out);
+        for ((resampler, pending), ready) in self
+            .resamplers
+            .iter_mut()
+            .zip(&mut self.pending)
+            .zip(&mut self.ready)
+        {
+            let blocks = pending.len() / block_in;
+            if blocks == 0 {
+                continue;
+            }
+            let start = ready.len();
+            ready.resize(start + blocks * block_out, 0.0);
+            for (src, dst) in pending
+                .chunks_exact(block_in)
+                .zip(ready[start..].chunks_exact_mut(block_out))
+            {
+                resampler.resample(src, dst);
+            }
+            pending.drain(..blocks * block_in);
+        }
+    }
+
+    /// Interleaves (upmixing as needed) and converts `count` ready frames
+    /// into the output buffer, dropping them from the queue.
+    fn emit(&mut self, count: usize, out_channels: usize) -> &[i16] {
+        let count = self.ready.first().map_or(0, |c| c.len().min(count));
+        let working = self.ready.len();
+        self.output.clear();
+        if out_channels == 1 {
+            self.output
+                .extend(self.ready[0][..count].iter().map(|&s| to_i16(s)));
+        } else {
+            self.output.resize(count * out_channels, 0);
+            for k in 0..out_channels {
+                let src = &self.ready[k % working][..count];
+                for (o, &s) in self.output[k..].iter_mut().step_by(out_channels).zip(src) {
+                    *o = to_i16(s);
+                }
+            }
+        }
+        for channel in &mut self.ready {
+            channel.drain(..count);
+        }
+        &self.output
+    }
+}
+
+/// Picks the sinc resampler's exact input/output block pair.
+fn block_sizes(in_rate: u32, out_rate: u32) -> (usize, usize) {
+    let (base_in, base_out) = if in_rate.is_multiple_of(100) && out_rate.is_multiple_of(100) {
+        (in_rate / 100, out_rate / 100)
+    } else {
+        let g = gcd(in_rate, out_rate);
+        (in_rate / g, out_rate / g)
+    };
+    let (base_in, base_out) = (base_in as usize, base_out as usize);
+    let target = (in_rate as usize / 100).max(MIN_BLOCK_FRAMES);
+    let scale = target.div_ceil(base_in).max(1);
+    (base_in * scale, base_out * scale)
+}
+
+fn gcd(mut a: u32, mut b: u32) -> u32 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+/// Appends `input` (interleaved, `in_channels` wide) to the planar working
+/// channels in `dst`, averaging input channels that fold onto the same
+/// working channel.
+fn remix_append(input: &[i16], in_channels: usize, dst: &mut [Vec<f32>]) {
+    let working = dst.len();
+    if in_channels == 1 {
+        dst[0].extend(input.iter().map(|&s| f32::from(s)));
+    } else if working == in_channels {
+        for (c, channel) in dst.iter_mut().enumerate() {
+            channel.extend(
+                input[c..]
+                    .iter()
+                    .step_by(in_channels)
+                    .map(|&s| f32::from(s)),
+            );
+        }
+    } else {
+        for (j, channel) in dst.iter_mut().enumerate() {
+            let folded = (in_channels - j).div_ceil(working);
+            let scale = 1.0 / folded as f32;
+            channel.extend(input.chunks_exact(in_channels).map(|frame| {
+                let sum: i32 = frame[j..]
+                    .iter()
+                    .step_by(working)
+                    .map(|&s| i32::from(s))
+                    .sum();
+                sum as f32 * scale
+            }));
+        }
+    }
+}
+
+/// Rounds to nearest and saturates (`as` saturates and maps NaN to 0).
+#[inline]
+fn to_i16(sample: f32) -> i16 {
+    (sample + 0.5f32.copysign(sample)) as i16
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::f64::consts::PI;
+
+    fn sine(rate: u32, freq: f64, amplitude: f64, start: usize, len: usize) -> Vec<i16> {
+        (start..start + len)
+            .map(|n| {
+                (amplitude * (2.0 * PI * freq * n as f64 / f64::from(rate)).sin()).round() as i16
+            })
+            .collect()
+    }
+
+    /// Level (dB relative to `amplitude`) of the component at `freq`, by
+    /// correlating against a complex exponential.
+    fn tone_level_db(signal: &[f64], rate: u32, freq: f64, amplitude: f64) -> f64 {
+        let w = 2.0 * PI * freq / f64::from(rate);
+        let (mut re, mut im) = (0.0, 0.0);
+        for (n, &x) in signal.iter().enumerate() {
+            re += x * (w * n as f64).cos();
+            im += x * (w * n as f64).sin();
+        }
+        let mag = 2.0 * (re * re + im * im).sqrt() / signal.len() as f64;
+        20.0 * (mag / amplitude).log10()
+    }
+
+    fn rms(signal: &[f64]) -> f64 {
+        (signal.iter().map(|x| x * x).sum::<f64>() / signal.len() as f64).sqrt()
+    }
+
+    fn channel(interleaved: &[i16], channels: usize, c: usize) -> Vec<f64> {
+        interleaved[c..]
+            .iter()
+            .step_by(channels)
+            .map(|&s| f64::from(s))
+            .collect()
+    }
+
+    /// Streams a 1 kHz sine (the same on every input channel) through the
+    /// resampler in frames of `frame_frames` and returns the concatenated
+    /// output.
+    fn stream_sine(
+        in_rate: u32,
+        out_rate: u32,
+        in_channels: u32,
+        out_channels: u32,
+        frame_frames: usize,
+        frames_total: usize,
+    ) -> Vec<i16> {
+        let mut r = AudioResampler::new();
+        let mono = sine(in_rate, 1000.0, 10_000.0, 0, frames_total);
+        let mut out = Vec::new();
+        for chunk in mono.chunks_exact(frame_frames) {
+            let input: Vec<i16> = chunk
+                .iter()
+                .flat_map(|&s| std::iter::repeat_n(s, in_channels as usize))
+                .collect();
+            let got = r
+                .remix_and_resample(
+                    &input,
+                    frame_frames as u32,
+                    in_channels,
+                    in_rate,
+                    out_channels,
+                    out_rate,
+                )
+                .unwrap();
+            out.extend_from_slice(got);
+        }
+        out
+    }
+
+    /// Frequency, level and smoothness of a resampled 1 kHz sine.
+    fn check_sine(out: &[i16], channels: usize, rate: u32) {
+        for c in 0..channels {
+            let x = channel(out, channels, c);
+            // Skip the start-up transient.
+            let settled = &x[x.len() / 5..];
+            let level = tone_level_db(settled, rate, 1000.0, 10_000.0);
+            assert!(level.abs() < 1.0, "channel {c}: 1 kHz level {level:.2} dB");
+            // Everything else (other frequencies, clicks) is far below.
+            let residual: Vec<f64> = {
+                let w = 2.0 * PI * 1000.0 / f64::from(rate);
+                // Fit amplitude and phase, subtract.
+                let (mut re, mut im) = (0.0, 0.0);
+                for (n, &v) in settled.iter().enumerate() {
+                    re += v * (w * n as f64).cos();
+                    im += v * (w * n as f64).sin();
+                }
+                let k = 2.0 / settled.len() as f64;
+                settled
+                    .iter()
+                    .enumerate()
+                    .map(|(n, &v)| v - k * (re * (w * n as f64).cos() + im * (w * n as f64).sin()))
+                    .collect()
+            };
+            let snr = 20.0 * (rms(settled) / rms(&residual)).log10();
+            println!("channel {c} at {rate} Hz: level {level:.3} dB, SNR {snr:.1} dB");
+            assert!(snr > 40.0, "channel {c}: SNR {snr:.1} dB");
+            // No discontinuity: the largest step between neighbours is what a
+            // clean sine of this level can produce.
+            let max_step = settled
+                .windows(2)
+                .map(|w| (w[1] - w[0]).abs())
+                .fold(0.0, f64::max);
+            let allowed = 10_000.0 * 2.0 * PI * 1000.0 / f64::from(rate) * 1.1 + 2.0;
+            assert!(
+                max_step < allowed,
+                "channel {c}: step {max_step} > {allowed}"
+            );
+            // Zero crossings: 2 per period.
+            let crossings = settled
+                .windows(2)
+                .filter(|w| (w[0] < 0.0) != (w[1] < 0.0))
+                .count();
+            let expected = settled.len() as f64 / f64::from(rate) * 2000.0;
+            assert!(
+                (crossings as f64 - expected).abs() <= 2.0,
+                "channel {c}: {crossings} crossings, expected {expected}"
+            );
+        }
+    }
+
+    #[test]
+    fn downsample_48k_to_16k_mono() {
+        let out = stream_sine(48_000, 16_000, 1, 1, 480, 48_000);
+        assert_eq!(out.len(), 16_000);
+        check_sine(&out, 1, 16_000);
+    }
+
+    #[test]
+    fn resample_44k1_to_48k() {
+        let out = stream_sine(44_100, 48_000, 1, 1, 441, 44_100);
+        assert_eq!(out.len(), 48_000);
+        check_sine(&out, 1, 48_000);
+    }
+
+    #[test]
+    fn upsample_16k_to_48k() {
+        let out = stream_sine(16_000, 48_000, 1, 1, 160, 16_000);
+        assert_eq!(out.len(), 48_000);
+        check_sine(&out, 1, 48_000);
+    }
+
+    #[test]
+    fn stereo_to_mono_with_resampling() {
+        let out = stream_sine(48_000, 16_000, 2, 1, 480, 48_000);
+        assert_eq!(out.len(), 16_000);
+        check_sine(&out, 1, 16_000);
+    }
+
+    #[test]
+    fn mono_to_stereo_with_resampling() {
+        let out = stream_sine(16_000, 48_000, 1, 2, 160, 16_000);
+        assert_eq!(out.len(), 96_000);
+        check_sine(&out, 2, 48_000);
+        assert_eq!(channel(&out, 2, 0), channel(&out, 2, 1));
+    }
+
+    #[test]
+    fn multiples_of_10ms_map_exactly_without_delay() {
+        // 20 ms frames are split into two 10 ms blocks: the result must be
+        // sample-identical to feeding 10 ms frames.
+        let a = stream_sine(48_000, 16_000, 1, 1, 960, 48_000);
+        let b = stream_sine(48_000, 16_000, 1, 1, 480, 48_000);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn odd_frame_sizes_stay_continuous_and_exact() {
+        for (in_rate, out_rate, frame) in [
+            (48_000, 16_000, 1024),
+            (48_000, 44_100, 1000),
+            (44_100, 48_000, 512),
+            (16_000, 48_000, 100),
+            (22_050, 48_000, 1024),
+            (48_000, 22_050, 480),
+            (8_000, 11_025, 80),
+        ] {
+            let total = in_rate as usize / frame * frame;
+            let mut r = AudioResampler::new();
+            let mono = sine(in_rate, 1000.0, 10_000.0, 0, total);
+            let mut out = Vec::new();
+            for chunk in mono.chunks_exact(frame) {
+                let got = r
+                    .remix_and_resample(chunk, frame as u32, 1, in_rate, 1, out_rate)
+                    .unwrap();
+                let exact = frame as f64 * f64::from(out_rate) / f64::from(in_rate);
+                assert!(
+                    (got.len() as f64 - exact).abs() < 1.0,
+                    "{in_rate}->{out_rate}/{frame}: {} vs {exact}",
+                    got.len()
+                );
+                out.extend_from_slice(got);
+            }
+            let expected_total = (total as u64 * u64::from(out_rate) / u64::from(in_rate)) as usize;
+            assert_eq!(out.len(), expected_total, "{in_rate}->{out_rate}/{frame}");
+            check_sine(&out, 1, out_rate);
+        }
+    }
+
+    #[test]
+    fn switching_frame_sizes_mid_stream_keeps_the_sine() {
+        let mut r = AudioResampler::new();
+        let mono = sine(48_000, 1000.0, 10_000.0, 0, 48_000);
+        let mut out = Vec::new();
+        let mut at = 0;
+        for size in [480usize, 960, 333, 480, 1000, 7].iter().cycle() {
+            if at + size > mono.len() {
+                break;
+            }
+            let got = r
+                .remix_and_resample(&mono[at..at + size], *size as u32, 1, 48_000, 1, 16_000)
+                .unwrap();
+            out.extend_from_slice(got);
+            at += size;
+        }
+        assert_eq!(out.len(), at / 3);
+        // The switch to buffered mode leaves one 10 ms gap early on; judge
+        // the signal after it.
+        check_sine(&out[1600..], 1, 16_000);
+    }
+
+    #[test]
+    fn same_rate_only_remixes() {
+        let mut r = AudioResampler::new();
+        let input = [100i16, 300, -5, 6, 7, 8];
+        let out = r
+            .remix_and_resample(&input, 3, 2, 48_000, 1, 48_000)
+            .unwrap();
+        assert_eq!(out, &[200, 1, 8]);
+        let out = r
+            .remix_and_resample(&[1, 2], 2, 1, 8_000, 3, 8_000)
+            .unwrap();
+        assert_eq!(out, &[1, 1, 1, 2, 2, 2]);
+        // 4 -> 2 folds channels 0+2 and 1+3.
+        let out = r
+            .remix_and_resample(&[10, 20, 30, 40], 1, 4, 8_000, 2, 8_000)
+            .unwrap();
+        assert_eq!(out, &[20, 30]);
+        // 2 -> 3 repeats L, R, L.
+        let out = r
+            .remix_and_resample(&[1, 2], 1, 2, 8_000, 3, 8_000)
+            .unwrap();
+        assert_eq!(out, &[1, 2, 1]);
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        let mut r = AudioResampler::new();
+        let frame = [0i16; 480];
+        assert_eq!(
+            r.remix_and_resample(&frame, 480, 1, 0, 1, 16_000),
+            Err(ResampleError::InvalidSampleRate(0))
+        );
+        assert_eq!(
+            r.remix_and_resample(&frame, 480, 1, 48_000, 1, 0),
+            Err(ResampleError::InvalidSampleRate(0))
+        );
+        assert_eq!(
+            r.remix_and_resample(&frame, 480, 1, 48_000, 1, 400_000),
+            Err(ResampleError::InvalidSampleRate(400_000))
+        );
+        assert_eq!(
+            r.remix_and_resample(&frame, 480, 0, 48_000, 1, 16_000),
+            Err(ResampleError::InvalidChannelCount(0))
+        );
+        assert_eq!(
+            r.remix_and_resample(&frame, 480, 1, 48_000, 0, 16_000),
+            Err(ResampleError::InvalidChannelCount(0))
+        );
+        assert!(matches!(
+            r.remix_and_resample(&frame, 480, 2, 48_000, 1, 16_000),
+            Err(ResampleError::LengthMismatch { .. })
+        ));
+        assert!(matches!(
+            r.remix_and_resample(&frame, u32::MAX, u32::MAX, 48_000, 1, 16_000),
+            Err(ResampleError::InvalidChannelCount(_))
+        ));
+        assert!(matches!(
+            r.remix_and_resample(&frame, u32::MAX, 64, 48_000, 1, 16_000),
+            Err(ResampleError::LengthMismatch { .. })
+        ));
+        // Still usable afterwards, and empty input is fine.
+        assert_eq!(
+            r.remix_and_resample(&frame, 480, 1, 48_000, 1, 16_000)
+                .unwrap()
+                .len(),
+            160
+        );
+        assert!(
+            r.remix_and_resample(&[], 0, 1, 48_000, 1, 16_000)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn extreme_rate_pairs_do_not_panic() {
+        let mut r = AudioResampler::new();
+        for (a, b) in [
+            (MIN_SAMPLE_RATE, MAX_SAMPLE_RATE),
+            (MAX_SAMPLE_RATE, MIN_SAMPLE_RATE),
+            (1_001, 48_000),
+            (383_999, 8_000),
+            (7_919, 7_907),
+        ] {
+            for frames in [1u32, a / 100, a / 100 + 1, a / 10] {
+                let input = vec![1000i16; frames as usize * 2];
+                let out = r.remix_and_resample(&input, frames, 2, a, 1, b).unwrap();
+                let exact = f64::from(frames) * f64::from(b) / f64::from(a);
+                assert!(
+                    (out.len() as f64 - exact).abs() <= 1.0,
+                    "{a}->{b} x{frames}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn resampler_is_send() {
+        fn assert_send<T: Send>() {}
+        assert_send::<AudioResampler>();
+    }
+
+    /// Throughput of the hot path; run with
+    /// `cargo test -p livekit-core --release audio -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "benchmark"]
+    fn bench_remix_and_resample_48k_to_16k_mono() {
+        let mut r = AudioResampler::new();
+        let frame = sine(48_000, 1000.0, 10_000.0, 0, 480);
+        let mut acc = 0i64;
+        crate::audio::frame::bench::report(
+            "remix_and_resample 10 ms 48k->16k mono",
+            300_000,
+            || {
+                let out = r
+                    .remix_and_resample(&frame, 480, 1, 48_000, 1, 16_000)
+                    .unwrap();
+                acc += i64::from(out[0]);
+            },
+        );
+        assert_ne!(acc, i64::MIN);
+    }
+}

@@ -1,0 +1,205 @@
+//! Audio sources, captures and streams.
+
+use std::sync::Arc;
+
+use livekit_core::audio::frame::AudioFrame;
+use livekit_core::audio::source::{Capture, NativeAudioSource};
+use livekit_core::audio::stream::{AudioStreamOptions, NativeAudioStream};
+
+use super::async_id;
+use super::buffers::{host_slice, sample_count};
+use super::track::FfiTrack;
+use crate::error::{FfiError, FfiResult};
+use crate::handles::FfiHandleId;
+use crate::proto;
+use crate::server::FfiServer;
+
+/// `NewAudioSourceRequest`: a native source; platform (device) sources need
+/// a recording device, which this library never has.
+pub fn new_source(
+    server: &FfiServer,
+    request: proto::NewAudioSourceRequest,
+) -> FfiResult<proto::NewAudioSourceResponse> {
+    if request.r#type() == proto::AudioSourceType::AudioSourcePlatform {
+        return Err(FfiError::invalid(
+            "platform audio sources need a recording device, and this machine has none",
+        ));
+    }
+    let source = NativeAudioSource::new(
+        request.sample_rate.unwrap_or(48_000),
+        request.num_channels.unwrap_or(1),
+        request.queue_size_ms.unwrap_or(1_000),
+        server.audio_runtime().clone(),
+    )
+    .map_err(|err| FfiError::invalid(err.to_string()))?;
+    let id = server.handles.insert(source);
+    Ok(proto::NewAudioSourceResponse {
+        source: proto::OwnedAudioSource {
+            handle: proto::FfiOwnedHandle { id },
+            info: proto::AudioSourceInfo {
+                r#type: proto::AudioSourceType::AudioSourceNative as i32,
+            },
+        },
+    })
+}
+
+/// `CaptureAudioFrameRequest`: the samples are copied before returning; the
+/// callback tells the host when to send the next frame.
+pub fn capture_frame(
+    server: &'static FfiServer,
+    request: proto::CaptureAudioFrameRequest,
+) -> FfiResult<proto::CaptureAudioFrameResponse> {
+    let source = server
+        .handles
+        .get::<NativeAudioSource>(request.source_handle)?;
+    let info = &request.buffer;
+    let len = sample_count(
+        "CaptureAudioFrame",
+        info.samples_per_channel,
+        info.num_channels,
+    )?;
+    // SAFETY: the protocol requires `data_ptr` to hold the declared frame
+    // for the duration of the request; the source copies it.
+    let samples = unsafe { host_slice::<i16>("CaptureAudioFrame", info.data_ptr, len)? };
+    let async_id = async_id(server, request.request_async_id);
+    let callback = move |error: Option<String>| {
+        server.send_event(proto::ffi_event::Message::CaptureAudioFrame(
+            proto::CaptureAudioFrameCallback { async_id, error },
+        ));
+    };
+    match source.capture_frame(
+        samples,
+        info.sample_rate,
+        info.num_channels,
+        info.samples_per_channel,
+    ) {
+        Ok(Capture::Done) => callback(None),
+        Ok(Capture::Waiting(ready)) => {
+            server.audio_runtime().spawn(async move {
+                let error = ready
+                    .await
+                    .err()
+                    .map(|_| "the audio source was closed".to_string());
+                callback(error);
+            });
+        }
+        Err(err) => callback(Some(err.to_string())),
+    }
+    Ok(proto::CaptureAudioFrameResponse { async_id })
+}
+
+/// `ClearAudioBufferRequest`.
+pub fn clear_buffer(
+    server: &FfiServer,
+    request: proto::ClearAudioBufferRequest,
+) -> FfiResult<proto::ClearAudioBufferResponse> {
+    server
+        .handles
+        .get::<NativeAudioSource>(request.source_handle)?
+        .clear_buffer();
+    Ok(proto::ClearAudioBufferResponse {})
+}
+
+/// The object behind an audio-stream handle. Dropping it ends the stream,
+/// and the stream's task then sends EOS.
+struct FfiAudioStream {
+    stream: Arc<NativeAudioStream>,
+}
+
+impl Drop for FfiAudioStream {
+    fn drop(&mut self) {
+        self.stream.close();
+    }
+}
+
+/// `NewAudioStreamRequest` on a local audio track.
+pub fn new_stream(
+    server: &'static FfiServer,
+    request: proto::NewAudioStreamRequest,
+) -> FfiResult<proto::NewAudioStreamResponse> {
+    let track = server.handles.get::<FfiTrack>(request.track_handle)?;
+    let (source, track_alive) = match &*track {
+        FfiTrack::LocalAudio { track, alive } => (track.source().clone(), alive.subscribe()),
+        _ => return Err(FfiError::invalid("NewAudioStream needs an audio track")),
+    };
+    if request.audio_filter_module_id.is_some() {
+        log::warn!("audio filter plugins are not supported; the stream runs unfiltered");
+    }
+    let options = AudioStreamOptions {
+        sample_rate: request.sample_rate.unwrap_or(48_000),
+        num_channels: request.num_channels.unwrap_or(1),
+        frame_size_ms: request.frame_size_ms,
+        queue_size_frames: request.queue_size_frames,
+    };
+    let stream = Arc::new(
+        NativeAudioStream::new(&source, options)
+            .map_err(|err| FfiError::invalid(err.to_string()))?,
+    );
+    let id = server.handles.insert(FfiAudioStream {
+        stream: stream.clone(),
+    });
+    server
+        .runtime()
+        .spawn(forward_frames(server, id, stream, track_alive));
+    Ok(proto::NewAudioStreamResponse {
+        stream: proto::OwnedAudioStream {
+            handle: proto::FfiOwnedHandle { id },
+            info: proto::AudioStreamInfo {
+                r#type: request.r#type,
+            },
+        },
+    })
+}
+
+/// Sends each frame of a stream as an event, then EOS once the stream's
+/// handle or its track's handle is dropped.
+async fn forward_frames(
+    server: &'static FfiServer,
+    stream_handle: FfiHandleId,
+    stream: Arc<NativeAudioStream>,
+    mut track_alive: tokio::sync::watch::Receiver<()>,
+) {
+    loop {
+        let frame = tokio::select! {
+            frame = stream.next() => frame,
+            _ = track_alive.changed() => None,
+        };
+        let Some(frame) = frame else { break };
+        let event = proto::audio_stream_event::Message::FrameReceived(proto::AudioFrameReceived {
+            frame: owned_audio_buffer(server, frame),
+        });
+        server.send_event(proto::ffi_event::Message::AudioStreamEvent(
+            proto::AudioStreamEvent {
+                stream_handle,
+                message: Some(event),
+            },
+        ));
+    }
+    stream.close();
+    server.send_event(proto::ffi_event::Message::AudioStreamEvent(
+        proto::AudioStreamEvent {
+            stream_handle,
+            message: Some(proto::audio_stream_event::Message::Eos(
+                proto::AudioStreamEos {},
+            )),
+        },
+    ));
+}
+
+/// Hands a frame to the host as an owned buffer whose samples stay put
+/// until the host drops the handle.
+pub fn owned_audio_buffer(server: &FfiServer, frame: AudioFrame) -> proto::OwnedAudioFrameBuffer {
+    let info = proto::AudioFrameBufferInfo {
+        data_ptr: frame.data.as_ptr() as u64,
+        num_channels: frame.num_channels,
+        sample_rate: frame.sample_rate,
+        samples_per_channel: frame.samples_per_channel,
+    };
+    // The samples live in the Vec's heap allocation, which moving the frame
+    // into the table does not move.
+    let id = server.handles.insert(frame);
+    proto::OwnedAudioFrameBuffer {
+        handle: proto::FfiOwnedHandle { id },
+        info,
+    }
+}

@@ -1,0 +1,118 @@
+//! Request dispatch: one `FfiRequest` in, one `FfiResponse` message out.
+//!
+//! Handlers live in modules named for the area they serve. Each takes the
+//! request's inner message and returns the matching response message, or an
+//! [`FfiError`] that the C boundary logs and reports as the invalid handle.
+//! Handlers run on the caller's thread; those that answer later (async
+//! requests) spawn onto the server's runtimes and deliver a callback event.
+
+mod audio;
+mod buffers;
+mod dsp;
+mod platform;
+mod room;
+mod track;
+mod video;
+
+use crate::error::{FfiError, FfiResult};
+use crate::proto::{self, ffi_request::Message as Req, ffi_response::Message as Res};
+use crate::server::FfiServer;
+
+/// Handles one decoded request.
+pub fn handle(server: &'static FfiServer, request: proto::FfiRequest) -> FfiResult<Res> {
+    let Some(message) = request.message else {
+        return Err(FfiError::invalid("the request carries no message"));
+    };
+    Ok(match message {
+        Req::Dispose(r) => Res::Dispose(dispose(server, r)),
+
+        // Media that needs no room.
+        Req::NewAudioSource(r) => Res::NewAudioSource(audio::new_source(server, r)?),
+        Req::CaptureAudioFrame(r) => Res::CaptureAudioFrame(audio::capture_frame(server, r)?),
+        Req::ClearAudioBuffer(r) => Res::ClearAudioBuffer(audio::clear_buffer(server, r)?),
+        Req::NewAudioStream(r) => Res::NewAudioStream(audio::new_stream(server, r)?),
+        Req::NewVideoSource(r) => Res::NewVideoSource(video::new_source(server, r)?),
+        Req::CaptureVideoFrame(r) => Res::CaptureVideoFrame(video::capture_frame(server, r)?),
+        Req::NewVideoStream(r) => Res::NewVideoStream(video::new_stream(server, r)?),
+        Req::VideoConvert(r) => Res::VideoConvert(video::convert(r)),
+        Req::CreateAudioTrack(r) => Res::CreateAudioTrack(track::create_audio(server, r)?),
+        Req::CreateVideoTrack(r) => Res::CreateVideoTrack(track::create_video(server, r)?),
+        Req::LocalTrackMute(r) => Res::LocalTrackMute(track::local_mute(server, r)?),
+        Req::GetStats(r) => Res::GetStats(track::get_stats(server, r)?),
+
+        // Signal processing.
+        Req::NewAudioResampler(_) => Res::NewAudioResampler(dsp::new_resampler(server)),
+        Req::RemixAndResample(r) => Res::RemixAndResample(dsp::remix_and_resample(server, r)?),
+        Req::NewSoxResampler(r) => Res::NewSoxResampler(dsp::new_sox(server, r)),
+        Req::PushSoxResampler(r) => Res::PushSoxResampler(dsp::push_sox(server, r)?),
+        Req::FlushSoxResampler(r) => Res::FlushSoxResampler(dsp::flush_sox(server, r)?),
+        Req::NewApm(r) => Res::NewApm(dsp::new_apm(server, r)),
+        Req::ApmProcessStream(r) => Res::ApmProcessStream(dsp::apm_process(server, r)?),
+        Req::ApmProcessReverseStream(r) => {
+            Res::ApmProcessReverseStream(dsp::apm_process_reverse(server, r)?)
+        }
+        Req::ApmSetStreamDelay(r) => Res::ApmSetStreamDelay(dsp::apm_set_delay(server, r)?),
+
+        // The host's sound devices.
+        Req::NewPlatformAudio(_) => Res::NewPlatformAudio(platform::new(server)),
+        Req::GetAudioDevices(r) => Res::GetAudioDevices(platform::devices(server, r)?),
+        Req::SetRecordingDevice(r) => Res::SetRecordingDevice(platform::set_recording(server, r)?),
+        Req::SetPlayoutDevice(r) => Res::SetPlayoutDevice(platform::set_playout(server, r)?),
+        Req::StartRecording(r) => Res::StartRecording(platform::start_recording(server, r)?),
+        Req::StopRecording(r) => Res::StopRecording(platform::stop_recording(server, r)?),
+
+        // Everything else needs a connected room.
+        Req::Connect(r) => Res::Connect(room::connect(server, r)),
+        other => return Err(FfiError::NotConnected(request_name(&other))),
+    })
+}
+
+/// Handles `DisposeRequest`: closes every room, answering through a
+/// callback when the host asked for an asynchronous dispose.
+fn dispose(server: &FfiServer, request: proto::DisposeRequest) -> proto::DisposeResponse {
+    dispose_all(server);
+    if !request.r#async {
+        return proto::DisposeResponse { async_id: None };
+    }
+    let async_id = server.handles.next_id();
+    server.send_event(proto::ffi_event::Message::Dispose(proto::DisposeCallback {
+        async_id,
+    }));
+    proto::DisposeResponse {
+        async_id: Some(async_id),
+    }
+}
+
+/// Closes everything that outlives a request: today nothing needs it, as
+/// rooms are not implemented yet.
+pub fn dispose_all(_server: &FfiServer) {}
+
+/// The request's name in the protocol's terms, for error messages.
+fn request_name(message: &Req) -> String {
+    let debug = format!("{message:?}");
+    let variant = debug.split('(').next().unwrap_or("request");
+    format!("{variant}Request")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_names_come_from_the_variant() {
+        let message = Req::Disconnect(proto::DisconnectRequest {
+            room_handle: 7,
+            request_async_id: None,
+            reason: None,
+        });
+        assert_eq!(request_name(&message), "DisconnectRequest");
+    }
+}
+
+/// The async id of a request: the host's own when it chose one (so it can
+/// listen before sending), otherwise a fresh one.
+fn async_id(server: &FfiServer, requested: Option<u64>) -> u64 {
+    requested
+        .filter(|&id| id != 0)
+        .unwrap_or_else(|| server.handles.next_id())
+}
