@@ -76,7 +76,7 @@ fn new_stream(track: u64, rate: u32, frame_ms: Option<u32>) -> u64 {
 fn stream_frames(stream: u64) -> Vec<proto::OwnedAudioFrameBuffer> {
     collect_events(|m| match m {
         Ev::AudioStreamEvent(e) if e.stream_handle == stream => match &e.message {
-            Some(proto::audio_stream_event::Message::FrameReceived(f)) => Some(f.frame.clone()),
+            Some(proto::audio_stream_event::Message::FrameReceived(f)) => Some(f.frame),
             _ => None,
         },
         _ => None,

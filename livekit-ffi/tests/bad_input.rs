@@ -145,8 +145,13 @@ fn apm_frames_that_are_not_10ms_get_an_error() {
     let ptr = samples.as_mut_ptr() as u64;
     assert!(process(ptr, 960).is_none(), "10 ms works");
     assert!(process(ptr, 480).is_some(), "5 ms is refused");
+    let mut twenty_ms = vec![0i16; 960];
+    assert!(
+        process(twenty_ms.as_mut_ptr() as u64, 1920).is_none(),
+        "two 10 ms frames work"
+    );
     assert!(process(ptr, 959).is_some(), "odd byte count");
-    assert!(process(ptr + 1, 958).is_some(), "misaligned");
+    assert!(process(ptr + 1, 960).is_some(), "misaligned");
     assert!(process(0, 960).is_some(), "null");
     drop_handle(apm);
     assert_no_panic();
@@ -154,7 +159,7 @@ fn apm_frames_that_are_not_10ms_get_an_error() {
 
 #[test]
 fn unsupported_conversions_and_short_video_buffers_get_errors() {
-    let pixels = vec![0u8; 4 * 4 * 4];
+    let pixels = [0u8; 4 * 4 * 4];
     let convert = |kind: proto::VideoBufferType, dst: proto::VideoBufferType, w: u32| match request(
         Req::VideoConvert(proto::VideoConvertRequest {
             flip_y: None,

@@ -132,9 +132,10 @@ fn converting_grey_rgba_gives_grey_luma() {
 fn new_source() -> u64 {
     match request(Req::NewVideoSource(proto::NewVideoSourceRequest {
         r#type: proto::VideoSourceType::VideoSourceNative as i32,
+        // 0x0: no idle black frames, so the stream holds only what we capture.
         resolution: proto::VideoSourceResolution {
-            width: 64,
-            height: 48,
+            width: 0,
+            height: 0,
         },
         is_screencast: None,
     })) {

@@ -169,9 +169,10 @@ impl AudioProcessingModule {
 /// needs a resampler round trip instead. The filter bank is built on fused
 /// multiply-adds: when the build targets FMA hardware it is the cheaper path
 /// (and keeps the 16-24 kHz band), otherwise each of those becomes a
-/// library call and the resampler wins by about a quarter.
+/// library call and the resampler wins by about a quarter. (Every aarch64
+/// CPU has FMA.)
 fn internal_rate() -> MaxProcessingRate {
-    if cfg!(target_feature = "fma") {
+    if cfg!(any(target_feature = "fma", target_arch = "aarch64")) {
         MaxProcessingRate::Rate48kHz
     } else {
         MaxProcessingRate::Rate32kHz
@@ -364,6 +365,32 @@ mod tests {
                     let mut near = tone.clone();
                     apm.process_stream(&mut near, rate, channels).unwrap();
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn switching_formats_never_panics() {
+        // Capture and render formats change from call to call, including
+        // channel counts and rates nobody uses in practice.
+        let mut apm = AudioProcessingModule::new(true, true, true, true);
+        let formats = [
+            (48_000u32, 1u32),
+            (12_300, 3),
+            (16_000, 8),
+            (100_000, 2),
+            (384_000, 5),
+            (8_000, 1),
+            (44_100, 7),
+        ];
+        for (i, &(rate, channels)) in formats.iter().cycle().take(40).enumerate() {
+            let len = (rate / 100 * channels) as usize;
+            let mut data: Vec<i16> = (0..len).map(|n| ((n * 7919) % 20_000) as i16).collect();
+            if i % 3 == 0 {
+                apm.process_reverse_stream(&mut data, rate, channels)
+                    .unwrap();
+            } else {
+                apm.process_stream(&mut data, rate, channels).unwrap();
             }
         }
     }

@@ -10,8 +10,9 @@
 //! The sinc resampler underneath works on fixed input blocks whose length
 //! relates exactly to its output block (`block_in / block_out == in_rate /
 //! out_rate`). For rates that are multiples of 100 Hz the block is 10 ms,
-//! like WebRTC's; for other rate pairs (22.05 kHz, 11.025 kHz, ...) it is the
-//! shortest exact pair of about 10 ms or more.
+//! like WebRTC's (a few multiples of that below 5 kHz, where 10 ms is too
+//! short for the filter); for other rate pairs (22.05 kHz, 11.025 kHz, ...)
+//! it is the shortest exact pair of about 10 ms or more.
 //!
 //! Frames that are a whole number of blocks (10, 20, 40 ms, ...) are
 //! converted at once with no added delay, and the output has exactly
@@ -41,8 +42,13 @@ pub const MIN_SAMPLE_RATE: u32 = 1_000;
 /// Most channels accepted on either side.
 pub const MAX_CHANNELS: u32 = 64;
 
-/// The sinc resampler needs input blocks well above its 32-tap kernel.
-const MIN_BLOCK_FRAMES: usize = 64;
+/// Most output samples one call may produce (about 90 minutes of 48 kHz
+/// mono); a bigger request is a caller bug and would only exhaust memory.
+pub const MAX_OUTPUT_SAMPLES: u64 = 1 << 28;
+
+/// The sinc resampler needs more than 48 input frames per block (its 32-tap
+/// kernel plus half a kernel of history).
+const MIN_BLOCK_FRAMES: usize = 50;
 
 /// Why a remix/resample call was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -66,6 +72,9 @@ pub enum ResampleError {
         /// Announced channel count.
         num_channels: u32,
     },
+    /// The call would produce more than [`MAX_OUTPUT_SAMPLES`] samples.
+    #[error("frame too large: {0} output samples (limit {MAX_OUTPUT_SAMPLES})")]
+    FrameTooLarge(u64),
 }
 
 /// The stream format a resampler is currently set up for.
@@ -146,6 +155,12 @@ impl AudioResampler {
                 samples_per_channel,
                 num_channels,
             });
+        }
+        let out_samples = u64::from(samples_per_channel) * u64::from(out_rate)
+            / u64::from(sample_rate)
+            * u64::from(out_channels);
+        if out_samples > MAX_OUTPUT_SAMPLES {
+            return Err(ResampleError::FrameTooLarge(out_samples));
         }
 
         let format = Format {
@@ -248,7 +263,13 @@ impl AudioResampler {
             self.output.resize(count * out_channels, 0);
             for k in 0..out_channels {
                 let src = &self.ready[k % working][..count];
-                for (o, &s) in self.output[k..].iter_mut().step_by(out_channels).zip(src) {
+                for (o, &s) in self
+                    .output
+                    .iter_mut()
+                    .skip(k)
+                    .step_by(out_channels)
+                    .zip(src)
+                {
                     *o = to_i16(s);
                 }
             }
@@ -291,8 +312,9 @@ fn remix_append(input: &[i16], in_channels: usize, dst: &mut [Vec<f32>]) {
     } else if working == in_channels {
         for (c, channel) in dst.iter_mut().enumerate() {
             channel.extend(
-                input[c..]
+                input
                     .iter()
+                    .skip(c)
                     .step_by(in_channels)
                     .map(|&s| f32::from(s)),
             );
@@ -614,6 +636,22 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+        assert!(
+            r.remix_and_resample(&[], 0, 2, 48_000, 2, 16_000)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            r.remix_and_resample(&[], 0, 4, 44_100, 3, 44_100)
+                .unwrap()
+                .is_empty()
+        );
+        // A million samples of 1 kHz audio would become 384 million.
+        let long = vec![0i16; 1_000_000];
+        assert!(matches!(
+            r.remix_and_resample(&long, 1_000_000, 1, 1_000, 1, 384_000),
+            Err(ResampleError::FrameTooLarge(_))
+        ));
     }
 
     #[test]
@@ -635,6 +673,41 @@ mod tests {
                     "{a}->{b} x{frames}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn random_calls_never_panic() {
+        // A small linear congruential generator keeps the test deterministic.
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 33) % n
+        };
+        let rates = [
+            8_000, 11_025, 16_000, 22_050, 24_000, 44_100, 48_000, 96_000,
+        ];
+        let mut r = AudioResampler::new();
+        let (mut in_rate, mut out_rate, mut in_ch, mut out_ch) = (48_000, 16_000, 1, 1);
+        for _ in 0..300 {
+            if next(8) == 0 {
+                in_rate = rates[next(8) as usize];
+                out_rate = rates[next(8) as usize];
+                in_ch = 1 + next(6) as u32;
+                out_ch = 1 + next(6) as u32;
+            }
+            let frames = match next(3) {
+                0 => in_rate / 100,
+                1 => in_rate / 50,
+                _ => next(2_000) as u32,
+            };
+            let input: Vec<i16> = (0..frames * in_ch).map(|_| next(65_536) as i16).collect();
+            let out = r
+                .remix_and_resample(&input, frames, in_ch, in_rate, out_ch, out_rate)
+                .unwrap();
+            let exact = f64::from(frames) * f64::from(out_rate) / f64::from(in_rate);
+            assert_eq!(out.len() % out_ch as usize, 0);
+            assert!((out.len() as f64 / f64::from(out_ch) - exact).abs() <= 1.0);
         }
     }
 

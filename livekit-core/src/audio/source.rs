@@ -123,7 +123,7 @@ impl NativeAudioSource {
         runtime: tokio::runtime::Handle,
     ) -> Result<Self, AudioSourceError> {
         if !(8_000..=192_000).contains(&sample_rate)
-            || sample_rate % 100 != 0
+            || !sample_rate.is_multiple_of(100)
             || !(1..=8).contains(&num_channels)
         {
             return Err(AudioSourceError::Format {
@@ -131,7 +131,7 @@ impl NativeAudioSource {
                 num_channels,
             });
         }
-        if queue_size_ms % 10 != 0 {
+        if !queue_size_ms.is_multiple_of(10) {
             return Err(AudioSourceError::QueueSize(queue_size_ms));
         }
         Ok(Self {
@@ -275,10 +275,10 @@ impl Inner {
         } else {
             frame.resize(wanted, 0);
         }
-        if queue.samples.len() <= self.queue_samples() {
-            if let Some(waiter) = queue.waiter.take() {
-                let _ = waiter.send(());
-            }
+        if queue.samples.len() <= self.queue_samples()
+            && let Some(waiter) = queue.waiter.take()
+        {
+            let _ = waiter.send(());
         }
     }
 }

@@ -21,6 +21,10 @@ pub const MAX_SAMPLE_RATE: f64 = 768_000.0;
 /// Most channels accepted; soxr keeps a filter per channel.
 pub const MAX_CHANNELS: u32 = 64;
 
+/// Most output samples one push may produce (about 90 minutes of 48 kHz
+/// mono); a bigger request is a caller bug and would only exhaust memory.
+pub const MAX_OUTPUT_SAMPLES: u64 = 1 << 28;
+
 /// Extra room in each output buffer over the nominal output size, so that
 /// rounding and soxr's block-wise processing rarely need a second pass.
 const OUTPUT_SLACK: usize = 64;
@@ -79,6 +83,9 @@ pub enum SoxError {
         /// Bytes per frame (2 x channels).
         frame_bytes: usize,
     },
+    /// The push would produce more than [`MAX_OUTPUT_SAMPLES`] samples.
+    #[error("input too large: about {0} output samples (limit {MAX_OUTPUT_SAMPLES})")]
+    TooLarge(u64),
     /// An error reported by libsoxr itself (for instance an unknown quality
     /// recipe).
     #[error("soxr: {0}")]
@@ -209,6 +216,10 @@ impl SoxResampler {
             }
         };
         let expected = frames as f64 * self.settings.output_rate / self.settings.input_rate;
+        let total = (expected * f64::from(self.settings.num_channels)).ceil();
+        if total > MAX_OUTPUT_SAMPLES as f64 {
+            return Err(SoxError::TooLarge(total as u64));
+        }
         let capacity = expected.ceil() as usize + OUTPUT_SLACK;
         self.run(input_arg, frames, capacity)?;
         Ok(self.output_bytes())
@@ -577,6 +588,11 @@ mod tests {
         ));
         assert!(sox.push(&[0u8; 3]).is_err());
         assert!(sox.push(&[]).unwrap().is_empty());
+        let mut up = SoxResampler::new(1_000.0, 768_000.0, 1, I, I, 0, 0).unwrap();
+        assert!(matches!(
+            up.push(&vec![0u8; 800_000]),
+            Err(SoxError::TooLarge(_))
+        ));
         // Still works after the errors.
         sox.push(&[0u8; 1920]).unwrap();
     }

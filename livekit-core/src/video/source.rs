@@ -2,13 +2,19 @@
 //!
 //! Capturing converts the frame to a format encoders take (I420 for RGB
 //! input) once, at the source, so that every consumer shares the result.
+//!
+//! Until the application's first frame, a source with a declared size sends
+//! black frames at 10 fps, so that a track published before the camera starts
+//! is already decodable on the other side.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
 use parking_lot::RwLock;
 
-use super::frame::VideoFrame;
+use super::buffer::VideoFrameBuffer;
+use super::frame::{FrameMetadata, VideoFrame, VideoRotation};
 
 /// Receives every frame a source emits.
 pub trait VideoSink: Send + Sync {
@@ -32,21 +38,34 @@ struct Inner {
     is_screencast: bool,
     sinks: RwLock<Vec<(u64, Arc<dyn VideoSink>)>>,
     next_sink: AtomicU64,
+    captured: AtomicBool,
 }
+
+/// How often a source repeats its black frame until real frames arrive.
+const IDLE_FRAME_INTERVAL: Duration = Duration::from_millis(100);
 
 impl NativeVideoSource {
     /// Creates a source with a declared resolution (0×0: that of the first
-    /// frame), which publishing uses to plan layers.
-    pub fn new(width: u32, height: u32, is_screencast: bool) -> Self {
-        Self {
-            inner: Arc::new(Inner {
-                width,
-                height,
-                is_screencast,
-                sinks: RwLock::new(Vec::new()),
-                next_sink: AtomicU64::new(1),
-            }),
+    /// frame), which publishing uses to plan layers. The idle black frames
+    /// run on `runtime`.
+    pub fn new(
+        width: u32,
+        height: u32,
+        is_screencast: bool,
+        runtime: &tokio::runtime::Handle,
+    ) -> Self {
+        let inner = Arc::new(Inner {
+            width,
+            height,
+            is_screencast,
+            sinks: RwLock::new(Vec::new()),
+            next_sink: AtomicU64::new(1),
+            captured: AtomicBool::new(false),
+        });
+        if let Ok(black) = VideoFrameBuffer::black_i420(width, height) {
+            runtime.spawn(idle_frames(Arc::downgrade(&inner), Arc::new(black)));
         }
+        Self { inner }
     }
 
     /// The declared resolution.
@@ -73,8 +92,40 @@ impl NativeVideoSource {
 
     /// Hands a frame, already in an encodable format, to every consumer.
     pub fn capture_frame(&self, frame: &VideoFrame) {
-        for (_, sink) in self.inner.sinks.read().iter() {
+        self.inner.captured.store(true, Ordering::Relaxed);
+        self.inner.deliver(frame);
+    }
+}
+
+impl Inner {
+    fn deliver(&self, frame: &VideoFrame) {
+        for (_, sink) in self.sinks.read().iter() {
             sink.on_frame(frame);
         }
+    }
+}
+
+/// Sends the black frame every [`IDLE_FRAME_INTERVAL`] until the first real
+/// frame, or until the source is gone.
+async fn idle_frames(source: Weak<Inner>, black: Arc<VideoFrameBuffer>) {
+    let start = Instant::now();
+    let mut ticker = tokio::time::interval_at(
+        tokio::time::Instant::now() + IDLE_FRAME_INTERVAL,
+        IDLE_FRAME_INTERVAL,
+    );
+    loop {
+        ticker.tick().await;
+        let Some(inner) = source.upgrade() else {
+            return;
+        };
+        if inner.captured.load(Ordering::Relaxed) {
+            return;
+        }
+        inner.deliver(&VideoFrame {
+            buffer: black.clone(),
+            timestamp_us: start.elapsed().as_micros() as i64,
+            rotation: VideoRotation::Deg0,
+            metadata: FrameMetadata::default(),
+        });
     }
 }

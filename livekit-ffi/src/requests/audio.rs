@@ -14,16 +14,17 @@ use crate::handles::FfiHandleId;
 use crate::proto;
 use crate::server::FfiServer;
 
-/// `NewAudioSourceRequest`: a native source; platform (device) sources need
-/// a recording device, which this library never has.
+/// `NewAudioSourceRequest`. A platform source would be fed by the recording
+/// device; with none present it is a source nobody captures into, so the
+/// application's tracks still work and simply carry no audio.
 pub fn new_source(
     server: &FfiServer,
     request: proto::NewAudioSourceRequest,
 ) -> FfiResult<proto::NewAudioSourceResponse> {
-    if request.r#type() == proto::AudioSourceType::AudioSourcePlatform {
-        return Err(FfiError::invalid(
-            "platform audio sources need a recording device, and this machine has none",
-        ));
+    if let Some(platform) = request.platform_audio_handle {
+        server
+            .handles
+            .get::<super::platform::PlatformAudio>(platform)?;
     }
     let source = NativeAudioSource::new(
         request.sample_rate.unwrap_or(48_000),
@@ -37,7 +38,7 @@ pub fn new_source(
         source: proto::OwnedAudioSource {
             handle: proto::FfiOwnedHandle { id },
             info: proto::AudioSourceInfo {
-                r#type: proto::AudioSourceType::AudioSourceNative as i32,
+                r#type: request.r#type,
             },
         },
     })

@@ -14,7 +14,7 @@ fn checked<T>(what: &str, ptr: u64, len: usize) -> FfiResult<*mut T> {
     if ptr == 0 {
         return Err(FfiError::invalid(format!("{what}: null data pointer")));
     }
-    if ptr % std::mem::align_of::<T>() as u64 != 0 {
+    if !ptr.is_multiple_of(std::mem::align_of::<T>() as u64) {
         return Err(FfiError::invalid(format!(
             "{what}: data pointer {ptr:#x} is not aligned to {} bytes",
             std::mem::align_of::<T>()

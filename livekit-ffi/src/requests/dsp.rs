@@ -172,28 +172,38 @@ pub fn new_apm(server: &FfiServer, request: proto::NewApmRequest) -> proto::NewA
     }
 }
 
-/// Runs `f` over host samples in place, for both APM directions.
+/// Runs `f` over host samples in place, 10 ms at a time, for both APM
+/// directions: the module works on 10 ms frames, and the protocol accepts
+/// any whole number of them.
 fn apm_in_place(
     server: &FfiServer,
     what: &str,
     handle: u64,
-    data_ptr: u64,
-    size: u32,
-    f: impl FnOnce(&mut AudioProcessingModule, &mut [i16]) -> Result<(), String>,
+    (data_ptr, size, sample_rate, num_channels): (u64, u32, u32, u32),
+    mut f: impl FnMut(&mut AudioProcessingModule, &mut [i16]) -> Result<(), String>,
 ) -> FfiResult<Option<String>> {
     let apm = server.handles.get::<FfiApm>(handle)?;
-    if size % 2 != 0 {
+    let ten_ms = (sample_rate / 100) as usize * num_channels as usize;
+    let samples = size as usize / 2;
+    if size % 2 != 0 || ten_ms == 0 || samples == 0 || !samples.is_multiple_of(ten_ms) {
         return Ok(Some(format!(
-            "{what}: size {size} is not a whole number of 16-bit samples"
+            "{what}: {size} bytes is not a whole number of 10 ms frames \
+             at {sample_rate} Hz with {num_channels} channels"
         )));
     }
     // SAFETY: the protocol requires `data_ptr` to hold `size` writable bytes,
     // not used elsewhere, for the duration of the request.
-    let data = match unsafe { host_slice_mut::<i16>(what, data_ptr, size as usize / 2) } {
+    let data = match unsafe { host_slice_mut::<i16>(what, data_ptr, samples) } {
         Ok(data) => data,
         Err(err) => return Ok(Some(err.to_string())),
     };
-    Ok(f(&mut apm.lock(), data).err())
+    let mut apm = apm.lock();
+    for frame in data.chunks_exact_mut(ten_ms) {
+        if let Err(err) = f(&mut apm, frame) {
+            return Ok(Some(err));
+        }
+    }
+    Ok(None)
 }
 
 /// `ApmProcessStreamRequest`: processes the capture (near-end) signal.
@@ -205,8 +215,12 @@ pub fn apm_process(
         server,
         "ApmProcessStream",
         request.apm_handle,
-        request.data_ptr,
-        request.size,
+        (
+            request.data_ptr,
+            request.size,
+            request.sample_rate,
+            request.num_channels,
+        ),
         |apm, data| {
             apm.process_stream(data, request.sample_rate, request.num_channels)
                 .map_err(|err| err.to_string())
@@ -224,8 +238,12 @@ pub fn apm_process_reverse(
         server,
         "ApmProcessReverseStream",
         request.apm_handle,
-        request.data_ptr,
-        request.size,
+        (
+            request.data_ptr,
+            request.size,
+            request.sample_rate,
+            request.num_channels,
+        ),
         |apm, data| {
             apm.process_reverse_stream(data, request.sample_rate, request.num_channels)
                 .map_err(|err| err.to_string())

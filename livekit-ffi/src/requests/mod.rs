@@ -94,6 +94,14 @@ fn request_name(message: &Req) -> String {
     format!("{variant}Request")
 }
 
+/// The async id of a request: the host's own when it chose one (so it can
+/// listen before sending), otherwise a fresh one.
+fn async_id(server: &FfiServer, requested: Option<u64>) -> u64 {
+    requested
+        .filter(|&id| id != 0)
+        .unwrap_or_else(|| server.handles.next_id())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,12 +115,4 @@ mod tests {
         });
         assert_eq!(request_name(&message), "DisconnectRequest");
     }
-}
-
-/// The async id of a request: the host's own when it chose one (so it can
-/// listen before sending), otherwise a fresh one.
-fn async_id(server: &FfiServer, requested: Option<u64>) -> u64 {
-    requested
-        .filter(|&id| id != 0)
-        .unwrap_or_else(|| server.handles.next_id())
 }

@@ -28,6 +28,7 @@ pub fn new_source(
         request.resolution.width,
         request.resolution.height,
         request.is_screencast.unwrap_or(false),
+        server.runtime(),
     );
     let id = server.handles.insert(source);
     Ok(proto::NewVideoSourceResponse {
