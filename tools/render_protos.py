@@ -67,7 +67,7 @@ def default_text(field: d.FieldDescriptorProto) -> str:
     value = field.default_value
     if field.type == d.FieldDescriptorProto.TYPE_STRING:
         value = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return f" [default = {value}]"
+    return f"default = {value}"
 
 
 def render_enum(enum: d.EnumDescriptorProto, indent: str) -> list[str]:
@@ -80,9 +80,18 @@ def render_enum(enum: d.EnumDescriptorProto, indent: str) -> list[str]:
     return lines
 
 
+def options_text(field: d.FieldDescriptorProto) -> str:
+    options = []
+    if field.HasField("default_value"):
+        options.append(default_text(field))
+    if field.options.deprecated:
+        options.append("deprecated = true")
+    return f" [{', '.join(options)}]" if options else ""
+
+
 def render_field(field: d.FieldDescriptorProto, indent: str, in_oneof: bool) -> str:
     label = "" if in_oneof else LABELS[field.label] + " "
-    return f"{indent}{label}{type_name(field)} {field.name} = {field.number}{default_text(field)};"
+    return f"{indent}{label}{type_name(field)} {field.name} = {field.number}{options_text(field)};"
 
 
 def render_message(msg: d.DescriptorProto, indent: str) -> list[str]:
