@@ -15,5 +15,6 @@
 
 pub mod audio;
 pub mod ids;
+pub mod queue;
 pub mod track;
 pub mod video;

@@ -6,15 +6,14 @@
 //! them. A consumer that falls behind loses the oldest frames when it set a
 //! queue bound, which keeps a live stream live instead of ever later.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use tokio::sync::Notify;
 
 use super::frame::AudioFrame;
 use super::resampler::AudioResampler;
 use super::source::{AudioSink, NativeAudioSource, SinkId};
+use crate::queue::FrameQueue;
 
 /// What a consumer wants from a stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,16 +56,15 @@ struct Shared {
     options: AudioStreamOptions,
     /// Samples per channel in one output frame.
     frame_len: usize,
-    state: Mutex<State>,
-    ready: Notify,
+    convert: Mutex<Convert>,
+    queue: FrameQueue<AudioFrame>,
 }
 
-struct State {
+/// Format conversion state, carried from one source frame to the next.
+struct Convert {
     resampler: AudioResampler,
     /// Converted samples not yet making a whole output frame.
     pending: Vec<i16>,
-    frames: VecDeque<AudioFrame>,
-    closed: bool,
 }
 
 impl NativeAudioStream {
@@ -91,13 +89,11 @@ impl NativeAudioStream {
         let shared = Arc::new(Shared {
             options,
             frame_len: frame_len as usize,
-            state: Mutex::new(State {
+            convert: Mutex::new(Convert {
                 resampler: AudioResampler::new(),
                 pending: Vec::new(),
-                frames: VecDeque::new(),
-                closed: false,
             }),
-            ready: Notify::new(),
+            queue: FrameQueue::new(options.queue_size_frames.map(|n| n as usize)),
         });
         let sink = source.add_sink(shared.clone());
         Ok(Self {
@@ -109,29 +105,14 @@ impl NativeAudioStream {
 
     /// The next frame, or `None` once the stream is closed.
     pub async fn next(&self) -> Option<AudioFrame> {
-        loop {
-            {
-                let mut state = self.shared.state.lock();
-                if let Some(frame) = state.frames.pop_front() {
-                    return Some(frame);
-                }
-                if state.closed {
-                    return None;
-                }
-            }
-            self.shared.ready.notified().await;
-        }
+        self.shared.queue.pop().await
     }
 
     /// Stops receiving and discards unread frames: a consumer that closes
     /// a live stream wants it to end now, not after the backlog.
     pub fn close(&self) {
         self.source.remove_sink(self.sink);
-        let mut state = self.shared.state.lock();
-        state.closed = true;
-        state.frames.clear();
-        drop(state);
-        self.shared.ready.notify_one();
+        self.shared.queue.close();
     }
 }
 
@@ -143,16 +124,14 @@ impl Drop for NativeAudioStream {
 
 impl AudioSink for Shared {
     fn on_frame(&self, data: &[i16], sample_rate: u32, num_channels: u32) {
+        if self.queue.is_closed() {
+            return;
+        }
         let out_rate = self.options.sample_rate;
         let out_channels = self.options.num_channels;
         let frame_samples = self.frame_len * out_channels as usize;
-        let mut state = self.state.lock();
-        if state.closed {
-            return;
-        }
-        let State {
-            resampler, pending, ..
-        } = &mut *state;
+        let mut convert = self.convert.lock();
+        let Convert { resampler, pending } = &mut *convert;
         if sample_rate == out_rate && num_channels == out_channels {
             pending.extend_from_slice(data);
         } else {
@@ -172,27 +151,19 @@ impl AudioSink for Shared {
                 }
             }
         }
-        let mut produced = false;
-        while state.pending.len() >= frame_samples {
-            let rest = state.pending.split_off(frame_samples);
-            let data = std::mem::replace(&mut state.pending, rest);
-            state.frames.push_back(AudioFrame {
-                data,
+        let mut frames = Vec::new();
+        while pending.len() >= frame_samples {
+            let rest = pending.split_off(frame_samples);
+            frames.push(AudioFrame {
+                data: std::mem::replace(pending, rest),
                 sample_rate: out_rate,
                 num_channels: out_channels,
                 samples_per_channel: self.frame_len as u32,
             });
-            produced = true;
         }
-        if let Some(limit) = self.options.queue_size_frames.filter(|&n| n > 0) {
-            while state.frames.len() > limit as usize {
-                state.frames.pop_front();
-            }
-        }
-        drop(state);
-        if produced {
-            self.ready.notify_one();
-        }
+        // Pushed under the conversion lock, so that captures racing on two
+        // threads cannot reorder frames.
+        self.queue.push(frames);
     }
 }
 

@@ -62,8 +62,8 @@ impl NativeVideoSource {
             next_sink: AtomicU64::new(1),
             captured: AtomicBool::new(false),
         });
-        if let Ok(black) = VideoFrameBuffer::black_i420(width, height) {
-            runtime.spawn(idle_frames(Arc::downgrade(&inner), Arc::new(black)));
+        if width > 0 && height > 0 {
+            runtime.spawn(idle_frames(Arc::downgrade(&inner)));
         }
         Self { inner }
     }
@@ -105,10 +105,12 @@ impl Inner {
     }
 }
 
-/// Sends the black frame every [`IDLE_FRAME_INTERVAL`] until the first real
-/// frame, or until the source is gone.
-async fn idle_frames(source: Weak<Inner>, black: Arc<VideoFrameBuffer>) {
+/// Sends a black frame every [`IDLE_FRAME_INTERVAL`] until the first real
+/// frame, or until the source is gone. The frame is made on first use, so a
+/// source nobody watches costs no frame memory.
+async fn idle_frames(source: Weak<Inner>) {
     let start = Instant::now();
+    let mut black: Option<Arc<VideoFrameBuffer>> = None;
     let mut ticker = tokio::time::interval_at(
         tokio::time::Instant::now() + IDLE_FRAME_INTERVAL,
         IDLE_FRAME_INTERVAL,
@@ -121,8 +123,21 @@ async fn idle_frames(source: Weak<Inner>, black: Arc<VideoFrameBuffer>) {
         if inner.captured.load(Ordering::Relaxed) {
             return;
         }
+        if inner.sinks.read().is_empty() {
+            continue;
+        }
+        if black.is_none() {
+            match VideoFrameBuffer::black_i420(inner.width, inner.height) {
+                Ok(frame) => black = Some(Arc::new(frame)),
+                Err(err) => {
+                    log::warn!("no idle frames for this video source: {err}");
+                    return;
+                }
+            }
+        }
+        let Some(buffer) = black.clone() else { return };
         inner.deliver(&VideoFrame {
-            buffer: black.clone(),
+            buffer,
             timestamp_us: start.elapsed().as_micros() as i64,
             rotation: VideoRotation::Deg0,
             metadata: FrameMetadata::default(),
