@@ -5,6 +5,10 @@
 //! Buffers built here are always tightly packed (stride equals the row size),
 //! which lets conversions treat a whole plane as one run of rows and lets the
 //! FFI describe a buffer from its type and size alone.
+//!
+//! Frames in memory someone else owns (such as the host's, behind an FFI
+//! request) are read through a [`VideoFrameView`] instead: planes borrowed
+//! with any stride, checked once, converted without a copy first.
 
 use std::fmt;
 
@@ -62,8 +66,9 @@ impl VideoBufferType {
         Self::Nv12,
     ];
 
-    /// Number of planes callers pass to [`VideoFrameBuffer::from_planes`] and
-    /// that [`VideoFrameBuffer::planes`] reports.
+    /// Number of planes callers pass to [`VideoFrameView::new`] (and
+    /// [`VideoFrameBuffer::from_planes`]) and that
+    /// [`VideoFrameBuffer::planes`] reports.
     pub fn plane_count(self) -> usize {
         match self {
             Self::Rgba | Self::Abgr | Self::Argb | Self::Bgra | Self::Rgb24 => 1,
@@ -247,6 +252,18 @@ impl Layout {
     }
 }
 
+/// Bytes a plane of `rows` rows of `row` bytes spans at `stride`: every row
+/// but the last padded to the stride, the last one not. `None` when the
+/// stride is shorter than a row or the size overflows.
+pub(crate) fn plane_extent(stride: u32, row: u32, rows: u32) -> Option<usize> {
+    if stride < row {
+        return None;
+    }
+    (stride as usize)
+        .checked_mul((rows as usize).saturating_sub(1))?
+        .checked_add(row as usize)
+}
+
 fn check_dimensions(width: u32, height: u32) -> Result<(), VideoError> {
     if (1..=MAX_DIMENSION).contains(&width) && (1..=MAX_DIMENSION).contains(&height) {
         Ok(())
@@ -317,71 +334,49 @@ impl VideoFrameBuffer {
 
     /// Copies a frame out of caller memory, re-packing it tightly.
     ///
-    /// `planes` holds (bytes, stride) for each plane in the type's order:
-    /// packed RGB has one; I420, I422 and I444 have Y, U, V; I420A adds A;
-    /// I010 has Y, U, V of 16-bit little-endian samples with strides in bytes;
-    /// NV12 has Y and interleaved UV. Each stride must cover a row and each
-    /// plane must hold all its rows (the last row need not be padded).
+    /// Takes the planes [`VideoFrameView::new`] takes and fails as it does;
+    /// this is that view's [`VideoFrameView::to_buffer`]. To convert caller
+    /// memory, convert the view instead and skip this copy.
     pub fn from_planes(
         kind: VideoBufferType,
         width: u32,
         height: u32,
         planes: &[(&[u8], u32)],
     ) -> Result<Self, VideoError> {
-        let layout = Layout::packed(kind, width, height)?;
-        if planes.len() != layout.planes().len() {
-            return Err(VideoError::PlaneCount {
-                kind,
-                expected: layout.planes().len(),
-                actual: planes.len(),
-            });
-        }
-        // Validate everything before allocating, so bad input costs nothing.
-        for (plane, (&(bytes, stride), &(row, rows))) in
-            planes.iter().zip(layout.planes()).enumerate()
-        {
-            if stride < row {
-                return Err(VideoError::StrideTooSmall {
-                    plane,
-                    stride,
-                    min: row,
-                });
-            }
-            let needed = (stride as usize)
-                .checked_mul(rows as usize - 1)
-                .and_then(|n| n.checked_add(row as usize))
-                .unwrap_or(usize::MAX);
-            if bytes.len() < needed {
-                return Err(VideoError::PlaneTooShort {
-                    plane,
-                    len: bytes.len(),
-                    needed,
-                });
+        Ok(VideoFrameView::new(kind, width, height, planes)?.to_buffer())
+    }
+
+    /// Borrows the buffer as a view, the form conversions read.
+    pub fn view(&self) -> VideoFrameView<'_> {
+        let mut layout = Layout {
+            count: self.planes.len().min(4),
+            planes: [(0, 0); 4],
+        };
+        let mut planes: [(&[u8], u32); 4] = [(&[], 0); 4];
+        for (index, plane) in self.planes.iter().enumerate().take(4) {
+            // Packed: the stride is the row size (at least 1, as width is)
+            // and the plane holds exactly `rows` rows.
+            let rows = plane.len.checked_div(plane.stride as usize).unwrap_or(0);
+            if let (Some(geometry), Some(slot)) =
+                (layout.planes.get_mut(index), planes.get_mut(index))
+            {
+                *geometry = (plane.stride, rows as u32);
+                *slot = (self.plane(index), plane.stride);
             }
         }
-        let (packed, len) = layout.packed_planes();
-        let mut data = Vec::with_capacity(len);
-        for (&(bytes, stride), &(row, rows)) in planes.iter().zip(layout.planes()) {
-            let (stride, row, rows) = (stride as usize, row as usize, rows as usize);
-            match bytes.get(..row * rows) {
-                // Already packed: one copy for the whole plane.
-                Some(plane) if stride == row => data.extend_from_slice(plane),
-                // `stride >= row >= 1` was checked, so `chunks` gets a
-                // non-zero size and every chunk holds a full row.
-                _ => {
-                    for chunk in bytes.chunks(stride).take(rows) {
-                        data.extend_from_slice(chunk.get(..row).unwrap_or(chunk));
-                    }
-                }
-            }
-        }
-        Ok(Self {
-            kind,
-            width,
-            height,
-            data,
-            planes: packed,
-        })
+        let view = VideoFrameView {
+            kind: self.kind,
+            width: self.width,
+            height: self.height,
+            layout,
+            planes,
+        };
+        debug_assert!(
+            VideoFrameView::new(self.kind, self.width, self.height, view.planes())
+                .is_ok_and(|checked| checked.layout.planes() == layout.planes()),
+            "{self:?} is not a valid packed buffer"
+        );
+        view
     }
 
     /// (stride, rows) of each plane of a tightly packed buffer, so the FFI can
@@ -464,6 +459,148 @@ impl VideoFrameBuffer {
     /// later, without copying.
     pub fn into_data(self) -> Vec<u8> {
         self.data
+    }
+}
+
+/// A frame in memory someone else owns, each plane borrowed with its stride.
+///
+/// Conversions read straight from a view, so a caller's frame (host memory
+/// behind an FFI request, say) is not copied into a [`VideoFrameBuffer`]
+/// first. Strides may exceed the row size and the last row of a plane need
+/// not be padded. [`VideoFrameView::new`] checks that every plane holds all
+/// of its rows, and the view keeps each plane trimmed to exactly that span.
+#[derive(Clone, Copy)]
+pub struct VideoFrameView<'a> {
+    kind: VideoBufferType,
+    width: u32,
+    height: u32,
+    /// (row bytes, rows) of each plane, as [`Layout::packed`] gives them.
+    layout: Layout,
+    /// (bytes, stride) of each plane; planes past `layout.count` are empty.
+    planes: [(&'a [u8], u32); 4],
+}
+
+impl fmt::Debug for VideoFrameView<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let planes: Vec<(usize, u32)> = self
+            .planes()
+            .iter()
+            .map(|&(bytes, stride)| (bytes.len(), stride))
+            .collect();
+        f.debug_struct("VideoFrameView")
+            .field("kind", &self.kind)
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .field("planes (len, stride)", &planes)
+            .finish()
+    }
+}
+
+impl<'a> VideoFrameView<'a> {
+    /// Describes a frame in caller memory after checking it.
+    ///
+    /// `planes` holds (bytes, stride) for each plane in the type's order:
+    /// packed RGB has one; I420, I422 and I444 have Y, U, V; I420A adds A;
+    /// I010 has Y, U, V of 16-bit little-endian samples with strides in bytes;
+    /// NV12 has Y and interleaved UV. Each stride must cover a row and each
+    /// plane must hold all its rows: `(rows - 1) * stride + row` bytes, as
+    /// the last row need not be padded. Extra bytes are ignored.
+    pub fn new(
+        kind: VideoBufferType,
+        width: u32,
+        height: u32,
+        planes: &[(&'a [u8], u32)],
+    ) -> Result<Self, VideoError> {
+        let layout = Layout::packed(kind, width, height)?;
+        if planes.len() != layout.planes().len() {
+            return Err(VideoError::PlaneCount {
+                kind,
+                expected: layout.planes().len(),
+                actual: planes.len(),
+            });
+        }
+        let mut kept: [(&'a [u8], u32); 4] = [(&[], 0); 4];
+        for (plane, ((&(bytes, stride), &(row, rows)), slot)) in planes
+            .iter()
+            .zip(layout.planes())
+            .zip(kept.iter_mut())
+            .enumerate()
+        {
+            if stride < row {
+                return Err(VideoError::StrideTooSmall {
+                    plane,
+                    stride,
+                    min: row,
+                });
+            }
+            let needed = plane_extent(stride, row, rows).unwrap_or(usize::MAX);
+            let Some(span) = bytes.get(..needed) else {
+                return Err(VideoError::PlaneTooShort {
+                    plane,
+                    len: bytes.len(),
+                    needed,
+                });
+            };
+            *slot = (span, stride);
+        }
+        Ok(Self {
+            kind,
+            width,
+            height,
+            layout,
+            planes: kept,
+        })
+    }
+
+    /// Pixel layout.
+    pub fn kind(&self) -> VideoBufferType {
+        self.kind
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// (bytes, stride) of each plane, each trimmed to the bytes its rows
+    /// span.
+    pub fn planes(&self) -> &[(&'a [u8], u32)] {
+        self.planes.get(..self.layout.count).unwrap_or(&[])
+    }
+
+    /// A tightly packed copy.
+    pub fn to_buffer(&self) -> VideoFrameBuffer {
+        self.repack(false)
+    }
+
+    /// A tightly packed copy, with each plane's rows reversed when `flip_y`.
+    pub(crate) fn repack(&self, flip_y: bool) -> VideoFrameBuffer {
+        let (packed, len) = self.layout.packed_planes();
+        let mut data = Vec::with_capacity(len);
+        for (&(bytes, stride), &(row, rows)) in self.planes().iter().zip(self.layout.planes()) {
+            let (stride, row, rows) = (stride as usize, row as usize, rows as usize);
+            if stride == row && !flip_y {
+                // Already packed: one copy for the whole plane.
+                data.extend_from_slice(bytes);
+                continue;
+            }
+            // `new` checked that row `i` lies at `i * stride .. + row`.
+            let row_at = |i: usize| bytes.get(i * stride..i * stride + row).unwrap_or(&[]);
+            if flip_y {
+                (0..rows)
+                    .rev()
+                    .for_each(|i| data.extend_from_slice(row_at(i)));
+            } else {
+                (0..rows).for_each(|i| data.extend_from_slice(row_at(i)));
+            }
+        }
+        debug_assert_eq!(data.len(), len);
+        VideoFrameBuffer::from_packed_parts(self.kind, self.width, self.height, data, packed)
     }
 }
 
@@ -687,6 +824,99 @@ mod tests {
             VideoFrameBuffer::from_planes(Rgba, 4, 4, &[]),
             Err(VideoError::PlaneCount { .. })
         ));
+    }
+
+    #[test]
+    fn views_check_planes_like_from_planes() {
+        let data = vec![0; 1000];
+        type Case<'a> = (VideoBufferType, u32, u32, Vec<(&'a [u8], u32)>);
+        let cases: &[Case] = &[
+            (Rgb24, 5, 3, vec![(&data, 14)]),
+            (Nv12, 5, 3, vec![(&data, 5), (&data, 5)]),
+            (I420, 5, 3, vec![(&data[..16], 6), (&data, 3), (&data, 3)]),
+            (I420, 5, 3, vec![(&data, 5), (&data, 3)]),
+            (Rgba, 0, 3, vec![(&data, 0)]),
+            (Rgba, 1, 3, vec![(&data[..12], u32::MAX)]),
+            (I010, 2, 2, vec![(&data[..7], 4), (&data, 2), (&data, 2)]),
+        ];
+        for (kind, w, h, planes) in cases {
+            let view = VideoFrameView::new(*kind, *w, *h, planes);
+            let err = view.expect_err("should be rejected");
+            assert_eq!(
+                VideoFrameBuffer::from_planes(*kind, *w, *h, planes),
+                Err(err)
+            );
+        }
+        assert_eq!(
+            VideoFrameView::new(I420, 5, 3, &[(&data[..16], 6), (&data, 3), (&data, 3)]).err(),
+            Some(VideoError::PlaneTooShort {
+                plane: 0,
+                len: 16,
+                needed: 17
+            })
+        );
+        assert_eq!(
+            VideoFrameView::new(Nv12, 5, 3, &[(&data, 5), (&data, 5)]).err(),
+            Some(VideoError::StrideTooSmall {
+                plane: 1,
+                stride: 5,
+                min: 6
+            })
+        );
+    }
+
+    #[test]
+    fn views_keep_padded_planes_trimmed_to_their_rows() {
+        // 5x3 I420 with Y stride 8 and chroma stride 4; the slices run long.
+        let y: Vec<u8> = (0..40).collect();
+        let u: Vec<u8> = (100..120).collect();
+        let v: Vec<u8> = (150..170).collect();
+        let view = VideoFrameView::new(I420, 5, 3, &[(&y, 8), (&u, 4), (&v, 4)]).unwrap();
+        assert_eq!((view.kind(), view.width(), view.height()), (I420, 5, 3));
+        let spans: Vec<(usize, u32)> = view.planes().iter().map(|&(b, s)| (b.len(), s)).collect();
+        // (rows - 1) * stride + row: the last row is not padded.
+        assert_eq!(spans, [(21, 8), (7, 4), (7, 4)]);
+        let packed = view.to_buffer();
+        assert_eq!(
+            packed.plane(0),
+            [0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 16, 17, 18, 19, 20]
+        );
+        assert_eq!(packed.plane(1), [100, 101, 102, 104, 105, 106]);
+        assert_eq!(packed.plane(2), [150, 151, 152, 154, 155, 156]);
+        assert_eq!(
+            Ok(packed.clone()),
+            VideoFrameBuffer::from_planes(I420, 5, 3, &[(&y, 8), (&u, 4), (&v, 4)])
+        );
+        // Flipped copy: rows in reverse, still packed.
+        let flipped = view.repack(true);
+        assert_eq!(
+            flipped.plane(0),
+            [16, 17, 18, 19, 20, 8, 9, 10, 11, 12, 0, 1, 2, 3, 4]
+        );
+        assert_eq!(flipped.plane(1), [104, 105, 106, 100, 101, 102]);
+        assert_eq!(flipped.planes(), packed.planes());
+    }
+
+    #[test]
+    fn buffer_views_are_the_packed_planes() {
+        for kind in VideoBufferType::ALL {
+            let mut buf = VideoFrameBuffer::new(kind, 7, 5).unwrap();
+            for (i, b) in buf.plane_mut(0).iter_mut().enumerate() {
+                *b = i as u8;
+            }
+            let view = buf.view();
+            assert_eq!((view.kind(), view.width(), view.height()), (kind, 7, 5));
+            assert_eq!(view.planes().len(), kind.plane_count());
+            for (index, (&(bytes, stride), plane)) in
+                view.planes().iter().zip(buf.planes()).enumerate()
+            {
+                assert_eq!(bytes, buf.plane(index));
+                assert_eq!(stride, plane.stride);
+            }
+            let checked = VideoFrameView::new(kind, 7, 5, view.planes()).unwrap();
+            assert_eq!(checked.layout.planes(), view.layout.planes());
+            assert_eq!(view.to_buffer(), buf);
+        }
     }
 
     #[test]

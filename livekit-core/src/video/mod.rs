@@ -6,5 +6,7 @@ pub mod frame;
 pub mod source;
 pub mod stream;
 
-pub use buffer::{MAX_DIMENSION, Plane, VideoBufferType, VideoError, VideoFrameBuffer};
+pub use buffer::{
+    MAX_DIMENSION, Plane, VideoBufferType, VideoError, VideoFrameBuffer, VideoFrameView,
+};
 pub use convert::is_conversion_supported;

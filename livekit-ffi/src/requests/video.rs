@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use livekit_core::video::buffer::{VideoBufferType, VideoFrameBuffer};
+use livekit_core::video::buffer::{VideoBufferType, VideoFrameBuffer, VideoFrameView};
 use livekit_core::video::frame::{FrameMetadata, VideoFrame, VideoRotation};
 use livekit_core::video::source::NativeVideoSource;
 use livekit_core::video::stream::NativeVideoStream;
@@ -41,8 +41,9 @@ pub fn new_source(
     })
 }
 
-/// `CaptureVideoFrameRequest`: the frame is copied and converted to a format
-/// encoders take before the request returns.
+/// `CaptureVideoFrameRequest`: the frame is read in place and converted to a
+/// format encoders take (or, if it already is one, copied) before the request
+/// returns.
 pub fn capture_frame(
     server: &FfiServer,
     request: proto::CaptureVideoFrameRequest,
@@ -50,7 +51,7 @@ pub fn capture_frame(
     let source = server
         .handles
         .get::<NativeVideoSource>(request.source_handle)?;
-    let buffer = read_host_buffer(&request.buffer)?
+    let buffer = host_view(&request.buffer)?
         .to_i420()
         .map_err(|err| FfiError::invalid(format!("CaptureVideoFrame: {err}")))?;
     let timestamp_us = if request.timestamp_us == 0 {
@@ -70,13 +71,13 @@ pub fn capture_frame(
     Ok(proto::CaptureVideoFrameResponse {})
 }
 
-/// `VideoConvertRequest`: failures are reported in the response.
+/// `VideoConvertRequest`: converts straight from the host's memory; failures
+/// are reported in the response.
 pub fn convert(request: proto::VideoConvertRequest) -> proto::VideoConvertResponse {
     let server = FfiServer::global();
-    let result = read_host_buffer(&request.buffer).and_then(|buffer| {
+    let result = host_view(&request.buffer).and_then(|view| {
         let target = buffer_type(request.dst_type)?;
-        buffer
-            .convert(target, request.flip_y.unwrap_or(false))
+        view.convert(target, request.flip_y.unwrap_or(false))
             .map_err(|err| FfiError::invalid(err.to_string()))
     });
     let message = match result {
@@ -184,9 +185,13 @@ async fn forward_frames(
     ));
 }
 
-/// Copies a buffer the host describes, plane by plane when it lists its
-/// planes, otherwise as one tightly packed block at `data_ptr`.
-fn read_host_buffer(info: &proto::VideoBufferInfo) -> FfiResult<VideoFrameBuffer> {
+/// Borrows a buffer the host describes, plane by plane when it lists its
+/// planes, otherwise as one block at `data_ptr` (planes back to back, the
+/// first at `stride` if given, the others packed), checked but not copied.
+///
+/// The view borrows from `info` for want of a better lifetime: the memory is
+/// the host's, valid for the duration of the request.
+fn host_view(info: &proto::VideoBufferInfo) -> FfiResult<VideoFrameView<'_>> {
     let kind = buffer_type(info.r#type)?;
     let layout = VideoFrameBuffer::packed_layout(kind, info.width, info.height)
         .map_err(|err| FfiError::invalid(err.to_string()))?;
@@ -218,7 +223,7 @@ fn read_host_buffer(info: &proto::VideoBufferInfo) -> FfiResult<VideoFrameBuffer
             planes.push((bytes, component.stride));
         }
     }
-    VideoFrameBuffer::from_planes(kind, info.width, info.height, &planes)
+    VideoFrameView::new(kind, info.width, info.height, &planes)
         .map_err(|err| FfiError::invalid(err.to_string()))
 }
 

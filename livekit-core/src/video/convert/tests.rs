@@ -7,7 +7,7 @@ use super::is_conversion_supported;
 use super::libyuv::{Output, run};
 use super::route::{Route, route};
 use crate::video::buffer::VideoBufferType::{self, *};
-use crate::video::buffer::{VideoError, VideoFrameBuffer};
+use crate::video::buffer::{VideoError, VideoFrameBuffer, VideoFrameView};
 
 /// The pairs the FFI layer relies on.
 const REQUIRED: &[(VideoBufferType, VideoBufferType)] = &[
@@ -225,7 +225,7 @@ fn direct_conversions_write_every_byte() {
                         .into_iter()
                         .map(|fill| {
                             let mut out = Output::filled(to, w, h, fill).unwrap();
-                            run(&src, &mut out, flip).unwrap();
+                            run(&src.view(), &mut out, flip).unwrap();
                             // SAFETY: the buffer was fully initialised by `filled`.
                             unsafe { out.finish() }
                         })
@@ -243,7 +243,7 @@ fn direct_conversions_write_every_byte() {
 fn run_refuses_mismatched_sizes() {
     let src = sample(Rgba, 8, 8);
     let mut out = Output::new(I420, 8, 6).unwrap();
-    assert_eq!(run(&src, &mut out, false), Err(-1));
+    assert_eq!(run(&src.view(), &mut out, false), Err(-1));
 }
 
 #[test]
@@ -458,6 +458,114 @@ fn to_i420_converts_rgb_and_keeps_other_yuv() {
                 }
             }
             I420 | I422 | I444 | I010 | Nv12 => assert_eq!(out, src),
+        }
+    }
+}
+
+/// `buf`'s planes copied out with `pad` extra bytes (`0xEE`) after every row
+/// but each plane's last, so strides exceed rows and the last row is bare.
+/// Returns the plane bytes and their strides.
+fn padded(buf: &VideoFrameBuffer, pad: u32) -> (Vec<Vec<u8>>, Vec<u32>) {
+    let mut planes = Vec::new();
+    let mut strides = Vec::new();
+    for (index, plane) in buf.planes().iter().enumerate() {
+        let mut bytes = Vec::new();
+        let rows: Vec<&[u8]> = buf.plane(index).chunks(plane.stride as usize).collect();
+        for (r, row) in rows.iter().enumerate() {
+            bytes.extend_from_slice(row);
+            if r + 1 < rows.len() {
+                bytes.resize(bytes.len() + pad as usize, 0xEE);
+            }
+        }
+        planes.push(bytes);
+        strides.push(plane.stride + pad);
+    }
+    (planes, strides)
+}
+
+fn view_of<'a>(
+    buf: &VideoFrameBuffer,
+    planes: &'a [Vec<u8>],
+    strides: &[u32],
+) -> VideoFrameView<'a> {
+    let refs: Vec<(&[u8], u32)> = planes
+        .iter()
+        .zip(strides)
+        .map(|(p, &s)| (p.as_slice(), s))
+        .collect();
+    VideoFrameView::new(buf.kind(), buf.width(), buf.height(), &refs).unwrap()
+}
+
+#[test]
+fn padded_views_convert_like_packed_buffers() {
+    // Odd pads make 4-byte rows and 16-bit samples misaligned (I010 then
+    // reads a decoded copy); 64 is a typical alignment pad.
+    for &(w, h) in SIZES {
+        for from in VideoBufferType::ALL {
+            let src = sample(from, w, h);
+            for pad in [1, 2, 3, 64] {
+                let (planes, strides) = padded(&src, pad);
+                let view = view_of(&src, &planes, &strides);
+                assert!(view.planes().iter().all(|&(_, s)| s > 0));
+                assert_eq!(view.to_buffer(), src, "{from:?} pad {pad}");
+                assert_eq!(view.to_i420(), src.to_i420(), "{from:?} pad {pad}");
+                for to in VideoBufferType::ALL {
+                    for flip in [false, true] {
+                        assert_eq!(
+                            view.convert(to, flip),
+                            src.convert(to, flip),
+                            "{from:?} -> {to:?} {w}x{h} pad {pad} flip {flip}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn padded_view_flips_from_its_last_row() {
+    // 1x2 RGBA, red above blue, stride 12: the last row ends the slice.
+    let data = [
+        255, 0, 0, 255, 9, 9, 9, 9, 9, 9, 9, 9, //
+        0, 0, 255, 255,
+    ];
+    let view = VideoFrameView::new(Rgba, 1, 2, &[(&data, 12)]).unwrap();
+    assert_eq!(view.planes()[0].0.len(), 16);
+    let same = view.convert(Rgba, true).unwrap();
+    assert_eq!(same.data(), [0, 0, 255, 255, 255, 0, 0, 255]);
+    let bgra = view.convert(Bgra, true).unwrap();
+    assert_eq!(bgra.data(), [255, 0, 0, 255, 0, 0, 255, 255]);
+    let i420 = view.convert(I420, true).unwrap();
+    let y = i420.plane(0);
+    assert!(y[0].abs_diff(41) <= 2 && y[1].abs_diff(82) <= 2, "Y {y:?}");
+    // Through an intermediate (RGBA -> BGRA -> RGB24), flipped in step one.
+    let rgb = view.convert(Rgb24, true).unwrap();
+    assert_eq!(rgb.data(), [0, 0, 255, 255, 0, 0]);
+}
+
+#[test]
+fn huge_strides_on_one_row_planes_fall_back_to_a_packed_copy() {
+    // A one-row plane needs no padding, so any stride is valid, but libyuv
+    // takes strides as `int`: such views are converted from a packed copy.
+    let rgba = sample(Rgba, 7, 1);
+    let view = VideoFrameView::new(Rgba, 7, 1, &[(rgba.plane(0), u32::MAX)]).unwrap();
+    for to in [I420, Bgra, Rgb24, Rgba] {
+        for flip in [false, true] {
+            assert_eq!(view.convert(to, flip), rgba.convert(to, flip), "{to:?}");
+        }
+    }
+    // I420 at height 2 has one chroma row.
+    let i420 = sample(I420, 6, 2);
+    let planes = [
+        (i420.plane(0), 6),
+        (i420.plane(1), u32::MAX),
+        (i420.plane(2), 1 << 31),
+    ];
+    let view = VideoFrameView::new(I420, 6, 2, &planes).unwrap();
+    for to in [Rgba, Nv12, I444, I420] {
+        for flip in [false, true] {
+            assert_eq!(view.convert(to, flip), i420.convert(to, flip), "{to:?}");
         }
     }
 }
