@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test: formatting and lints, Rust unit and integration tests (C ABI,
-# header, C program), the official Python SDK on our library, and a bounded
-# fuzz run over livekit_ffi_request.
+# header, C program), a bounded fuzz run over livekit_ffi_request, and the
+# official Python SDK on our library (last, so its summary closes the run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -13,9 +13,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test"
 cargo test --workspace
 
+echo "== fuzz livekit_ffi_request (${FUZZ_SECONDS:-60} s)"
+(cd fuzz && cargo +nightly fuzz run request -- -max_total_time="${FUZZ_SECONDS:-60}" -rss_limit_mb=4096 2>&1 | tail -n 5)
+
 echo "== python: the official SDK on our library"
 cargo build --release -p livekit-ffi
 LIVEKIT_LIB_PATH="$PWD/target/release/liblivekit_ffi.so" python3 -m pytest tests/python -q
-
-echo "== fuzz livekit_ffi_request (${FUZZ_SECONDS:-60} s)"
-(cd fuzz && cargo +nightly fuzz run request -- -max_total_time="${FUZZ_SECONDS:-60}" -rss_limit_mb=4096 2>&1 | tail -n 5)
