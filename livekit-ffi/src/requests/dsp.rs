@@ -172,16 +172,29 @@ pub fn new_apm(server: &FfiServer, request: proto::NewApmRequest) -> proto::NewA
     }
 }
 
-/// Runs `f` over host samples in place, 10 ms at a time, for both APM
-/// directions: the module works on 10 ms frames, and the protocol accepts
-/// any whole number of them.
-fn apm_in_place(
+/// Which side of the call an APM request processes.
+#[derive(Clone, Copy)]
+enum Direction {
+    /// The microphone (near end), cleaned in place.
+    Capture,
+    /// What the speaker plays (far end), the echo canceller's reference.
+    Render,
+}
+
+/// Runs the APM over host samples in place, 10 ms at a time: the module
+/// works on 10 ms frames, and the protocol accepts any whole number of them.
+/// Problems with the data are reported in the response, as the protocol's
+/// `error` field intends; only a bad handle fails the request.
+fn apm_run(
     server: &FfiServer,
-    what: &str,
+    direction: Direction,
     handle: u64,
     (data_ptr, size, sample_rate, num_channels): (u64, u32, u32, u32),
-    mut f: impl FnMut(&mut AudioProcessingModule, &mut [i16]) -> Result<(), String>,
 ) -> FfiResult<Option<String>> {
+    let what = match direction {
+        Direction::Capture => "ApmProcessStream",
+        Direction::Render => "ApmProcessReverseStream",
+    };
     let apm = server.handles.get::<FfiApm>(handle)?;
     let ten_ms = (sample_rate / 100) as usize * num_channels as usize;
     let samples = size as usize / 2;
@@ -199,56 +212,34 @@ fn apm_in_place(
     };
     let mut apm = apm.lock();
     for frame in data.chunks_exact_mut(ten_ms) {
-        if let Err(err) = f(&mut apm, frame) {
-            return Ok(Some(err));
+        let result = match direction {
+            Direction::Capture => apm.process_stream(frame, sample_rate, num_channels),
+            Direction::Render => apm.process_reverse_stream(frame, sample_rate, num_channels),
+        };
+        if let Err(err) = result {
+            return Ok(Some(err.to_string()));
         }
     }
     Ok(None)
 }
 
-/// `ApmProcessStreamRequest`: processes the capture (near-end) signal.
+/// `ApmProcessStreamRequest`.
 pub fn apm_process(
     server: &FfiServer,
-    request: proto::ApmProcessStreamRequest,
+    r: proto::ApmProcessStreamRequest,
 ) -> FfiResult<proto::ApmProcessStreamResponse> {
-    let error = apm_in_place(
-        server,
-        "ApmProcessStream",
-        request.apm_handle,
-        (
-            request.data_ptr,
-            request.size,
-            request.sample_rate,
-            request.num_channels,
-        ),
-        |apm, data| {
-            apm.process_stream(data, request.sample_rate, request.num_channels)
-                .map_err(|err| err.to_string())
-        },
-    )?;
+    let data = (r.data_ptr, r.size, r.sample_rate, r.num_channels);
+    let error = apm_run(server, Direction::Capture, r.apm_handle, data)?;
     Ok(proto::ApmProcessStreamResponse { error })
 }
 
-/// `ApmProcessReverseStreamRequest`: feeds the render (far-end) signal.
+/// `ApmProcessReverseStreamRequest`.
 pub fn apm_process_reverse(
     server: &FfiServer,
-    request: proto::ApmProcessReverseStreamRequest,
+    r: proto::ApmProcessReverseStreamRequest,
 ) -> FfiResult<proto::ApmProcessReverseStreamResponse> {
-    let error = apm_in_place(
-        server,
-        "ApmProcessReverseStream",
-        request.apm_handle,
-        (
-            request.data_ptr,
-            request.size,
-            request.sample_rate,
-            request.num_channels,
-        ),
-        |apm, data| {
-            apm.process_reverse_stream(data, request.sample_rate, request.num_channels)
-                .map_err(|err| err.to_string())
-        },
-    )?;
+    let data = (r.data_ptr, r.size, r.sample_rate, r.num_channels);
+    let error = apm_run(server, Direction::Render, r.apm_handle, data)?;
     Ok(proto::ApmProcessReverseStreamResponse { error })
 }
 
