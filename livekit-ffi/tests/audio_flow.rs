@@ -105,14 +105,13 @@ fn unqueued_capture_reaches_a_local_stream_resampled() {
     for chunk in tone.chunks(480) {
         assert_eq!(capture(source, chunk, 48_000), None);
     }
-    assert!(
-        wait_event(5 * SECOND, |m| match m {
-            Ev::AudioStreamEvent(e) if e.stream_handle == stream => Some(()),
-            _ => None,
-        })
-        .is_some()
-    );
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    // One second in 20 ms frames; the forwarding task may lag on a busy
+    // machine, so wait for them rather than for a fixed time.
+    let deadline = std::time::Instant::now() + 5 * SECOND;
+    while stream_frames(stream).len() < 50 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(50));
     let frames = stream_frames(stream);
     assert_eq!(frames.len(), 50, "one second in 20 ms frames");
     let mut samples = Vec::new();
