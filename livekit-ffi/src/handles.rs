@@ -149,21 +149,6 @@ impl HandleTable {
         drop(previous);
     }
 
-    /// Every live value of type `T`, for shutdown paths that must find them.
-    pub fn values_of<T: Any + Send + Sync>(&self) -> Vec<(FfiHandleId, Arc<T>)> {
-        self.slots
-            .iter()
-            .filter_map(|entry| match entry.value() {
-                Slot::Live(value) => value
-                    .clone()
-                    .downcast::<T>()
-                    .ok()
-                    .map(|value| (*entry.key(), value)),
-                Slot::Tombstone => None,
-            })
-            .collect()
-    }
-
     /// How many ids are held, live or tombstoned (for leak checks in tests).
     pub fn len(&self) -> usize {
         self.slots.len()

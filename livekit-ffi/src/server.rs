@@ -65,11 +65,6 @@ impl FfiServer {
         self.config.read().clone()
     }
 
-    /// Whether log records should be sent as events.
-    pub fn captures_logs(&self) -> bool {
-        self.config.read().as_ref().is_some_and(|c| c.capture_logs)
-    }
-
     /// Encodes and delivers an event to the host; dropped when no callback
     /// is registered (before initialize or after dispose).
     pub fn send_event(&self, message: proto::ffi_event::Message) {
