@@ -29,8 +29,40 @@ pub fn random_id(prefix: &str) -> String {
     id
 }
 
+/// A random version-4 UUID in its text form, for chat message and stream
+/// ids that other clients expect to look like UUIDs.
+pub fn uuid_v4() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut bytes = [0u8; 16];
+    for half in bytes.chunks_mut(8) {
+        let mut hasher = RandomState::new().build_hasher();
+        hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+        half.copy_from_slice(&hasher.finish().to_le_bytes());
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn uuids_are_version_4_and_differ() {
+        let a = super::uuid_v4();
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "4");
+        assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"));
+        assert_ne!(a, super::uuid_v4());
+    }
+
     #[test]
     fn ids_have_the_prefix_and_differ() {
         let a = super::random_id("TR_");

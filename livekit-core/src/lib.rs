@@ -16,5 +16,7 @@
 pub mod audio;
 pub mod ids;
 pub mod queue;
+pub mod room;
 pub mod track;
+pub mod transport;
 pub mod video;

@@ -94,6 +94,12 @@ impl HandleTable {
         id
     }
 
+    /// Stores a shared value under an id issued earlier by [`Self::next_id`],
+    /// for objects that must know their own handle.
+    pub fn insert_with_id<T: Any + Send + Sync>(&self, id: FfiHandleId, value: Arc<T>) {
+        self.slots.insert(id, Slot::Live(value));
+    }
+
     /// The value under `id`, if it is a `T`.
     pub fn get<T: Any + Send + Sync>(&self, id: FfiHandleId) -> Result<Arc<T>, FfiError> {
         let value = match self.slots.get(&id).as_deref() {

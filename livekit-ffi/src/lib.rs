@@ -36,6 +36,7 @@
 //! ```
 
 pub mod abi;
+mod convert;
 mod error;
 pub mod handles;
 mod logging;

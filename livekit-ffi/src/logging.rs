@@ -51,15 +51,30 @@ impl Log for FfiLogger {
     }
 
     fn log(&self, record: &Record) {
+        let level = effective_level(record);
         if !CAPTURE.load(Ordering::Relaxed) {
-            self.stderr.log(record);
+            if level == record.level() {
+                self.stderr.log(record);
+            } else {
+                let demoted = Record::builder()
+                    .level(level)
+                    .target(record.target())
+                    .module_path(record.module_path())
+                    .file(record.file())
+                    .line(record.line())
+                    .args(*record.args())
+                    .build();
+                if self.stderr.enabled(demoted.metadata()) {
+                    self.stderr.log(&demoted);
+                }
+            }
             return;
         }
-        if record.level() > CAPTURE_LEVEL {
+        if level > CAPTURE_LEVEL {
             return;
         }
         let record = proto::LogRecord {
-            level: level_of(record.level()) as i32,
+            level: level_of(level) as i32,
             target: record.target().to_owned(),
             module_path: record.module_path().map(str::to_owned),
             file: record.file().map(str::to_owned),
@@ -72,6 +87,20 @@ impl Log for FfiLogger {
     }
 
     fn flush(&self) {}
+}
+
+/// The level a record is reported at. The WebRTC engine's own crates log
+/// routine conditions as errors (an unresolvable STUN host on an offline
+/// machine, a missing DTLS server name); the transport module reports what
+/// matters to users itself, so the engine's records are demoted to DEBUG.
+fn effective_level(record: &Record) -> Level {
+    let target = record.target();
+    let engine = target.starts_with("webrtc") || target.starts_with("rtc");
+    if engine && record.level() < Level::Debug {
+        Level::Debug
+    } else {
+        record.level()
+    }
 }
 
 fn level_of(level: Level) -> proto::LogLevel {

@@ -42,6 +42,10 @@ ON_OFFICIAL = not os.environ.get("LIVEKIT_LIB_PATH", "").strip()
 
 LIBRARY_LABEL = "official wheel library" if ON_OFFICIAL else os.environ["LIVEKIT_LIB_PATH"]
 
+#: The official library bundled in the wheel (what the SDK loads when
+#: LIVEKIT_LIB_PATH is unset); the interop tests run it in a child process.
+OFFICIAL_LIBRARY = Path(rtc.__file__).resolve().parent / "resources" / "liblivekit_ffi.so"
+
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = REPO_ROOT.parent / "shared" / "fixtures"
@@ -89,6 +93,11 @@ def _on_sigterm(signum, frame):  # pragma: no cover - only on a library panic
 
 def pytest_configure(config: pytest.Config) -> None:
     signal.signal(signal.SIGTERM, _on_sigterm)
+    config.addinivalue_line(
+        "markers", "room: needs a LiveKit server (started once per run by the livekit_server fixture)"
+    )
+    # The dev API secret ("secret") is shorter than PyJWT likes.
+    config.addinivalue_line("filterwarnings", "ignore:The HMAC key is .* bytes long")
 
 
 # --------------------------------------------------------------------------
@@ -248,3 +257,23 @@ def run_python(code: str, *, timeout: float = 60.0) -> subprocess.CompletedProce
 
 def describe(proc: subprocess.CompletedProcess) -> str:
     return f"exit code {proc.returncode}\n--- stdout ---\n{proc.stdout}\n--- stderr ---\n{proc.stderr}"
+
+
+# --------------------------------------------------------------------------
+# LiveKit server (room tests)
+# --------------------------------------------------------------------------
+
+# The session-scoped ``livekit_server`` fixture: one local livekit-server for
+# the run, started on first use (see livekit_server.py).
+from livekit_server import livekit_server  # noqa: E402,F401
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the room tests last.
+
+    Once a room has been connected in a process, the official library's
+    video sources behave differently (a VideoStream on a local track then
+    gets black frames), which fails test_video_source.py if it runs later.
+    Select or deselect the room tests with ``-m room`` / ``-m "not room"``.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("room") is not None)

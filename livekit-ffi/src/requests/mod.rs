@@ -61,8 +61,26 @@ pub fn handle(server: &'static FfiServer, request: proto::FfiRequest) -> FfiResu
         Req::StartRecording(r) => Res::StartRecording(platform::start_recording(server, r)?),
         Req::StopRecording(r) => Res::StopRecording(platform::stop_recording(server, r)?),
 
-        // Everything else needs a connected room.
+        // Rooms and the local participant.
         Req::Connect(r) => Res::Connect(room::connect(server, r)),
+        Req::Disconnect(r) => Res::Disconnect(room::disconnect(server, r)?),
+        Req::ReadyForRoomEvent(r) => Res::ReadyForRoomEvent(room::ready(server, r)?),
+        Req::GetSessionStats(r) => Res::GetSessionStats(room::session_stats(server, r)?),
+        Req::PublishData(r) => Res::PublishData(room::publish_data(server, r)?),
+        Req::PublishSipDtmf(r) => Res::PublishSipDtmf(room::publish_sip_dtmf(server, r)?),
+        Req::PublishTranscription(r) => {
+            Res::PublishTranscription(room::publish_transcription(server, r)?)
+        }
+        Req::SendChatMessage(r) => Res::SendChatMessage(room::send_chat_message(server, r)?),
+        Req::EditChatMessage(r) => Res::SendChatMessage(room::edit_chat_message(server, r)?),
+        Req::SetLocalMetadata(r) => Res::SetLocalMetadata(room::set_metadata(server, r)?),
+        Req::SetLocalName(r) => Res::SetLocalName(room::set_name(server, r)?),
+        Req::SetLocalAttributes(r) => Res::SetLocalAttributes(room::set_attributes(server, r)?),
+        Req::SetDataChannelBufferedAmountLowThreshold(r) => {
+            Res::SetDataChannelBufferedAmountLowThreshold(room::set_dc_threshold(server, r)?)
+        }
+
+        // Everything else needs what later work adds.
         other => return Err(FfiError::NotConnected(request_name(&other))),
     })
 }
@@ -83,9 +101,11 @@ fn dispose(server: &FfiServer, request: proto::DisposeRequest) -> proto::Dispose
     }
 }
 
-/// Closes everything that outlives a request: today nothing needs it, as
-/// rooms are not implemented yet.
-pub fn dispose_all(_server: &FfiServer) {}
+/// Closes everything that outlives a request: every connected room leaves
+/// and ends its event stream.
+pub fn dispose_all(server: &FfiServer) {
+    room::close_all(server);
+}
 
 /// The request's name in the protocol's terms, for error messages.
 fn request_name(message: &Req) -> String {

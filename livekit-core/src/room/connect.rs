@@ -1,0 +1,194 @@
+//! Joining: the signal connection, then the peer connections, then a wait
+//! for the primary one to connect. Retried on failures a new attempt can
+//! fix (a dropped socket), not on ones it cannot (a rejected token).
+
+use std::sync::Arc;
+
+use livekit_protocol as proto;
+use livekit_signaling::{SignalClient, SignalOptions, SignalSdkOptions};
+use tokio::sync::mpsc;
+
+use super::data::{LOSSY_LABEL, RELIABLE_LABEL};
+use super::error::RoomError;
+use super::events::{ConnectionState, RoomEvent};
+use super::options::RoomOptions;
+use super::sender::DataItem;
+use super::session::{DEFAULT_DC_THRESHOLD, Session};
+use super::state::RoomState;
+use crate::transport::{DataChannelOptions, IceServer, PeerTransport, Target, TransportConfig};
+
+/// The signal protocol version the livekit 1.2.0 wheel's library speaks.
+/// Version 18 changes how data channels are set up.
+const PROTOCOL_VERSION: u32 = 17;
+
+/// A joined session with its event stream and data queue.
+pub(crate) struct Joined {
+    pub session: Arc<Session>,
+    pub events: mpsc::UnboundedReceiver<RoomEvent>,
+    pub data: mpsc::UnboundedSender<DataItem>,
+}
+
+/// Join, retrying up to `options.join_retries` times.
+pub(crate) async fn join(
+    url: &str,
+    token: &str,
+    options: &RoomOptions,
+) -> Result<Joined, RoomError> {
+    let mut attempt = 0;
+    loop {
+        match join_once(url, token, options).await {
+            Ok(joined) => return Ok(joined),
+            Err(err) if attempt < options.join_retries && retryable(&err) => {
+                attempt += 1;
+                log::warn!("join attempt {attempt} failed, retrying: {err}");
+            }
+            Err(err) => return Err(err),
+        }
+    }
+}
+
+/// A bad URL or token, or a refusal by the server, will not get better by
+/// trying again; a dropped socket or a slow transport might.
+fn retryable(err: &RoomError) -> bool {
+    matches!(
+        err,
+        RoomError::Signal(_) | RoomError::Transport(_) | RoomError::Timeout(_) | RoomError::Closed
+    )
+}
+
+fn signal_options(options: &RoomOptions) -> SignalOptions {
+    let mut sdk = SignalSdkOptions::default();
+    sdk.sdk = options.sdk.clone();
+    sdk.sdk_version = Some(options.sdk_version.clone());
+    let mut signal = SignalOptions::default();
+    signal.auto_subscribe = options.auto_subscribe;
+    signal.adaptive_stream = options.adaptive_stream;
+    signal.sdk_options = sdk;
+    signal.single_peer_connection = false;
+    signal.connect_timeout = options.connect_timeout;
+    signal.protocol_version = PROTOCOL_VERSION;
+    signal
+}
+
+fn ice_servers(options: &RoomOptions, join: &proto::JoinResponse) -> Vec<IceServer> {
+    if !options.ice_servers.is_empty() {
+        return options.ice_servers.clone();
+    }
+    join.ice_servers
+        .iter()
+        .map(|s| IceServer {
+            urls: s.urls.clone(),
+            username: s.username.clone(),
+            credential: s.credential.clone(),
+        })
+        .collect()
+}
+
+async fn join_once(url: &str, token: &str, options: &RoomOptions) -> Result<Joined, RoomError> {
+    let (signal, join, signal_events) =
+        SignalClient::connect(url, token, signal_options(options), None).await?;
+    let config = TransportConfig {
+        ice_servers: ice_servers(options, &join),
+        relay_only: options.relay_only,
+        ..Default::default()
+    };
+    let (transport_tx, transport_rx) = mpsc::unbounded_channel();
+    let publisher =
+        PeerTransport::new(Target::Publisher, config.clone(), transport_tx.clone()).await;
+    let subscriber = PeerTransport::new(Target::Subscriber, config, transport_tx).await;
+    let (publisher, subscriber) = match (publisher, subscriber) {
+        (Ok(p), Ok(s)) => (p, s),
+        (Err(err), _) | (_, Err(err)) => {
+            signal.close().await;
+            return Err(err.into());
+        }
+    };
+    let channels = async {
+        let reliable = publisher
+            .create_data_channel(
+                RELIABLE_LABEL,
+                DataChannelOptions {
+                    ordered: true,
+                    max_retransmits: None,
+                },
+            )
+            .await?;
+        let lossy = publisher
+            .create_data_channel(
+                LOSSY_LABEL,
+                DataChannelOptions {
+                    ordered: false,
+                    max_retransmits: Some(0),
+                },
+            )
+            .await?;
+        Ok::<_, RoomError>((reliable, lossy))
+    };
+    let (reliable, lossy) = match channels.await {
+        Ok(pair) => pair,
+        Err(err) => {
+            signal.close().await;
+            publisher.close().await;
+            subscriber.close().await;
+            return Err(err);
+        }
+    };
+    reliable.set_buffered_amount_low_threshold(DEFAULT_DC_THRESHOLD);
+    lossy.set_buffered_amount_low_threshold(DEFAULT_DC_THRESHOLD);
+
+    let (events_tx, events) = mpsc::unbounded_channel();
+    let state = RoomState::from_join(&join);
+    let sid = state.room.sid.clone();
+    let session = Session::new(
+        signal,
+        publisher,
+        subscriber,
+        state,
+        events_tx,
+        reliable.clone(),
+        lossy.clone(),
+    );
+    session.spawn_channel_reader(reliable);
+    session.spawn_channel_reader(lossy);
+    session.spawn_transport_task(transport_rx);
+    session.spawn_signal_task(signal_events);
+    let data = session.spawn_data_sender();
+
+    let primary = if join.subscriber_primary {
+        Target::Subscriber
+    } else {
+        Target::Publisher
+    };
+    if primary == Target::Publisher || join.fast_publish {
+        if let Err(err) = session.negotiate_publisher(false).await {
+            session
+                .close(proto::DisconnectReason::JoinFailure as i32, true)
+                .await;
+            return Err(err);
+        }
+    } else {
+        // Negotiate the publisher now, off the join path, so the first
+        // data packet finds its channel open.
+        let eager = session.clone();
+        tokio::spawn(async move {
+            if let Err(err) = eager.negotiate_publisher(false).await {
+                log::debug!("eager publisher negotiation failed: {err}");
+            }
+        });
+    }
+    if let Err(err) = session.wait_connected(primary).await {
+        session
+            .close(proto::DisconnectReason::JoinFailure as i32, true)
+            .await;
+        return Err(err);
+    }
+    session.emit([
+        RoomEvent::ConnectionStateChanged(ConnectionState::Connected),
+        RoomEvent::RoomSidChanged(sid),
+    ]);
+    Ok(Joined {
+        session,
+        events,
+        data,
+    })
+}

@@ -1,0 +1,175 @@
+//! What a room reports to whoever drives it.
+//!
+//! Events carry snapshots (identities, infos) rather than references into
+//! the room, because the consumer may handle them after the room has moved
+//! on: a participant named in `ParticipantConnected` may already be gone
+//! when the event is forwarded.
+
+use std::collections::HashMap;
+
+use livekit_protocol as proto;
+
+/// Kind of a data packet, by the channel it travelled on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DataKind {
+    /// Unordered, never retransmitted (`_lossy`).
+    Lossy,
+    /// Ordered and retransmitted (`_reliable`).
+    Reliable,
+}
+
+/// The room's connection state, as the SDKs show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionState {
+    /// Not connected, or connection lost for good.
+    Disconnected,
+    /// Signal and transports are up.
+    Connected,
+    /// Trying to get the session back.
+    Reconnecting,
+}
+
+/// One change in a room, in the order the room saw it.
+#[derive(Debug, Clone)]
+pub enum RoomEvent {
+    /// The connection state changed.
+    ConnectionStateChanged(ConnectionState),
+    /// The room's SID became known (always sent once after connecting).
+    RoomSidChanged(String),
+    /// The room's metadata changed.
+    RoomMetadataChanged(String),
+    /// The server sent new room information.
+    RoomUpdated(proto::Room),
+    /// A remote participant joined.
+    ParticipantConnected(proto::ParticipantInfo),
+    /// A remote participant left.
+    ParticipantDisconnected {
+        /// Who left.
+        identity: String,
+        /// Why, as the signal protocol's `DisconnectReason`.
+        reason: i32,
+    },
+    /// A remote participant finished joining (state ACTIVE).
+    ParticipantActive(String),
+    /// Participants changed; infos as the server sent them.
+    ParticipantsUpdated(Vec<proto::ParticipantInfo>),
+    /// A participant's metadata changed (local or remote).
+    ParticipantMetadataChanged {
+        /// Whose.
+        identity: String,
+        /// The new metadata.
+        metadata: String,
+    },
+    /// A participant's name changed (local or remote).
+    ParticipantNameChanged {
+        /// Whose.
+        identity: String,
+        /// The new name.
+        name: String,
+    },
+    /// A participant's attributes changed (local or remote).
+    ParticipantAttributesChanged {
+        /// Whose.
+        identity: String,
+        /// The full set after the change.
+        attributes: HashMap<String, String>,
+        /// Only the entries that changed; a removed key has an empty value.
+        changed: HashMap<String, String>,
+    },
+    /// A participant's permissions changed.
+    ParticipantPermissionChanged {
+        /// Whose.
+        identity: String,
+        /// The new permissions.
+        permission: Option<proto::ParticipantPermission>,
+    },
+    /// A remote participant published a track.
+    TrackPublished {
+        /// The publisher.
+        identity: String,
+        /// The track.
+        track: proto::TrackInfo,
+    },
+    /// A remote participant unpublished a track.
+    TrackUnpublished {
+        /// The publisher.
+        identity: String,
+        /// The track's SID.
+        sid: String,
+    },
+    /// A track was muted (local or remote).
+    TrackMuted {
+        /// The publisher.
+        identity: String,
+        /// The track's SID.
+        sid: String,
+    },
+    /// A track was unmuted (local or remote).
+    TrackUnmuted {
+        /// The publisher.
+        identity: String,
+        /// The track's SID.
+        sid: String,
+    },
+    /// The set of active speakers changed, loudest first.
+    ActiveSpeakersChanged(Vec<String>),
+    /// A participant's connection quality changed.
+    ConnectionQualityChanged {
+        /// Whose.
+        identity: String,
+        /// As the signal protocol's `ConnectionQuality`.
+        quality: i32,
+    },
+    /// User data arrived.
+    DataReceived {
+        /// The sender, empty when the server sent it.
+        identity: String,
+        /// The channel it came on.
+        kind: DataKind,
+        /// The payload.
+        payload: Vec<u8>,
+        /// The topic, if any.
+        topic: Option<String>,
+    },
+    /// A SIP DTMF tone arrived.
+    SipDtmfReceived {
+        /// The sender.
+        identity: String,
+        /// The channel it came on.
+        kind: DataKind,
+        /// DTMF code.
+        code: u32,
+        /// DTMF digit.
+        digit: String,
+    },
+    /// A transcription arrived.
+    TranscriptionReceived {
+        /// The transcribed participant, if known.
+        identity: Option<String>,
+        /// The transcribed track.
+        track_sid: String,
+        /// The segments.
+        segments: Vec<proto::TranscriptionSegment>,
+    },
+    /// A chat message arrived (or an edit of one).
+    ChatMessageReceived {
+        /// The sender.
+        identity: String,
+        /// The message.
+        message: proto::ChatMessage,
+    },
+    /// A data channel's buffered-amount-low threshold changed.
+    DataChannelThresholdChanged {
+        /// Which channel.
+        kind: DataKind,
+        /// The new threshold in bytes.
+        threshold: u64,
+    },
+    /// The server replaced the token used for reconnecting.
+    TokenRefreshed(String),
+    /// The room is closed; no more events follow.
+    Disconnected {
+        /// Why, as the signal protocol's `DisconnectReason`.
+        reason: i32,
+    },
+}

@@ -1,0 +1,244 @@
+//! Rooms: joining a LiveKit server, the participant model, room events and
+//! data packets.
+//!
+//! A [`Room`] is one session with one server. It is built from three parts:
+//!
+//! - the signal client (`livekit-signaling`): a WebSocket carrying the
+//!   signal protocol, with ping, token refresh and the server's leave;
+//! - two peer connections from [`crate::transport`]: the subscriber, which
+//!   answers the server's offers, and the publisher, which carries what we
+//!   send, including the `_reliable` and `_lossy` data channels;
+//! - the [`state`] model, which turns server updates into [`RoomEvent`]s.
+//!
+//! Events come out of one channel in the order the room saw them, so a
+//! participant is always announced before anything names it.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), livekit_core::room::RoomError> {
+//! use livekit_core::room::{Room, RoomOptions};
+//! let (room, mut events) = Room::connect("ws://127.0.0.1:7880", "token", RoomOptions::default()).await?;
+//! while let Some(event) = events.recv().await {
+//!     println!("{event:?}");
+//! }
+//! # Ok(()) }
+//! ```
+
+mod connect;
+pub mod data;
+mod error;
+pub mod events;
+mod negotiation;
+mod options;
+mod sender;
+mod session;
+pub mod state;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use livekit_protocol as proto;
+use tokio::sync::{mpsc, oneshot};
+
+pub use data::OutgoingData;
+pub use error::RoomError;
+pub use events::{ConnectionState, DataKind, RoomEvent};
+pub use options::RoomOptions;
+pub use session::DEFAULT_DC_THRESHOLD;
+
+use sender::DataItem;
+use session::Session;
+
+use crate::transport::TransportStats;
+
+/// A connected room. Dropping it leaves the room.
+pub struct Room {
+    session: Arc<Session>,
+    data: mpsc::UnboundedSender<DataItem>,
+}
+
+impl std::fmt::Debug for Room {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.session.state.lock();
+        f.debug_struct("Room")
+            .field("name", &state.room.name)
+            .field("sid", &state.room.sid)
+            .finish()
+    }
+}
+
+impl Room {
+    /// Join the room the token names on the server at `url`
+    /// (`ws[s]://` or `http[s]://`). Returns once the primary peer
+    /// connection is up; the first events are `ConnectionStateChanged
+    /// (Connected)` and `RoomSidChanged`.
+    pub async fn connect(
+        url: &str,
+        token: &str,
+        options: RoomOptions,
+    ) -> Result<(Room, mpsc::UnboundedReceiver<RoomEvent>), RoomError> {
+        let joined = connect::join(url, token, &options).await?;
+        Ok((
+            Room {
+                session: joined.session,
+                data: joined.data,
+            },
+            joined.events,
+        ))
+    }
+
+    /// The room as the server last described it.
+    pub fn info(&self) -> proto::Room {
+        self.session.state.lock().room.clone()
+    }
+
+    /// Us, as the server last described us.
+    pub fn local_participant(&self) -> proto::ParticipantInfo {
+        self.session.state.lock().local.clone()
+    }
+
+    /// Everyone else, in join order.
+    pub fn remote_participants(&self) -> Vec<proto::ParticipantInfo> {
+        self.session.state.lock().remotes().to_vec()
+    }
+
+    /// A remote participant by identity.
+    pub fn remote_participant(&self, identity: &str) -> Option<proto::ParticipantInfo> {
+        self.session.state.lock().remote(identity).cloned()
+    }
+
+    /// Remote participants keyed by identity.
+    pub fn remote_participants_by_identity(&self) -> HashMap<String, proto::ParticipantInfo> {
+        self.session.participants_by_identity()
+    }
+
+    /// Queue a data packet. Packets are sent in call order; the receiver
+    /// completes when this one has been handed to the channel or failed.
+    pub fn publish_data(
+        &self,
+        data: OutgoingData,
+        kind: DataKind,
+        destinations: Vec<String>,
+    ) -> oneshot::Receiver<Result<(), RoomError>> {
+        let (done, rx) = oneshot::channel();
+        if let Err(mpsc::error::SendError(item)) = self.data.send(DataItem {
+            data,
+            kind,
+            destinations,
+            done,
+        }) {
+            let _ = item.done.send(Err(RoomError::Closed));
+        }
+        rx
+    }
+
+    /// Set our metadata; completes when the server confirms it.
+    pub async fn set_metadata(&self, metadata: String) -> Result<(), RoomError> {
+        let name = self.local_participant().name;
+        let expected = metadata.clone();
+        self.session
+            .update_local(
+                proto::UpdateParticipantMetadata {
+                    metadata,
+                    name,
+                    ..Default::default()
+                },
+                Box::new(move |p| p.metadata == expected),
+            )
+            .await
+    }
+
+    /// Set our display name; completes when the server confirms it.
+    pub async fn set_name(&self, name: String) -> Result<(), RoomError> {
+        let metadata = self.local_participant().metadata;
+        let expected = name.clone();
+        self.session
+            .update_local(
+                proto::UpdateParticipantMetadata {
+                    metadata,
+                    name,
+                    ..Default::default()
+                },
+                Box::new(move |p| p.name == expected),
+            )
+            .await
+    }
+
+    /// Merge attributes into ours (an empty value deletes the key);
+    /// completes when the server confirms it.
+    pub async fn set_attributes(
+        &self,
+        attributes: HashMap<String, String>,
+    ) -> Result<(), RoomError> {
+        let local = self.local_participant();
+        let expected = attributes.clone();
+        self.session
+            .update_local(
+                proto::UpdateParticipantMetadata {
+                    metadata: local.metadata,
+                    name: local.name,
+                    attributes,
+                    ..Default::default()
+                },
+                Box::new(move |p| {
+                    expected.iter().all(|(k, v)| {
+                        if v.is_empty() {
+                            !p.attributes.contains_key(k)
+                        } else {
+                            p.attributes.get(k) == Some(v)
+                        }
+                    })
+                }),
+            )
+            .await
+    }
+
+    /// The buffered-amount-low threshold of a channel.
+    pub fn buffered_amount_low_threshold(&self, kind: DataKind) -> u64 {
+        self.session.threshold(kind)
+    }
+
+    /// Change a channel's buffered-amount-low threshold; emits
+    /// [`RoomEvent::DataChannelThresholdChanged`].
+    pub fn set_buffered_amount_low_threshold(&self, kind: DataKind, threshold: u64) {
+        self.session.set_threshold(kind, threshold);
+    }
+
+    /// Statistics of the publisher and subscriber connections.
+    pub async fn session_stats(&self) -> (TransportStats, TransportStats) {
+        let publisher = self.session.publisher.stats().await;
+        let subscriber = self.session.subscriber.stats().await;
+        (publisher, subscriber)
+    }
+
+    /// The server's version string.
+    pub fn server_version(&self) -> String {
+        self.session.signal.join_response().server_version
+    }
+
+    /// Whether the room has been closed, by us or by the server.
+    pub fn is_closed(&self) -> bool {
+        self.session.is_closed()
+    }
+
+    /// Leave the room with `reason` (a signal-protocol `DisconnectReason`).
+    /// The event stream ends with `Disconnected`.
+    pub async fn disconnect(&self, reason: i32) {
+        self.session.close(reason, true).await;
+    }
+}
+
+impl Drop for Room {
+    fn drop(&mut self) {
+        if self.session.is_closed() {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let session = self.session.clone();
+            runtime.spawn(async move {
+                session
+                    .close(proto::DisconnectReason::ClientInitiated as i32, true)
+                    .await;
+            });
+        }
+    }
+}
