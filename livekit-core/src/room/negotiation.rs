@@ -43,6 +43,7 @@ impl Session {
             ..Default::default()
         }))
         .await;
+        self.release_candidates().await;
         let answer = match tokio::time::timeout(ANSWER_TIMEOUT, rx).await {
             Ok(Ok(answer)) => answer,
             Ok(Err(_)) => return Err(RoomError::Closed),

@@ -61,6 +61,10 @@ pub(crate) struct Session {
     pub(super) answer_waiter: Mutex<Option<oneshot::Sender<String>>>,
     pub(super) negotiation: tokio::sync::Mutex<bool>,
     pending: Mutex<Vec<PendingUpdate>>,
+    /// Publisher candidates gathered before the first offer was sent: the
+    /// engine can emit them before `create_offer` returns, and a candidate
+    /// must not reach the server ahead of its offer.
+    held_candidates: Mutex<Option<Vec<IceCandidateInit>>>,
     sequence: AtomicU32,
     offer_id: AtomicU32,
     closed: watch::Sender<bool>,
@@ -103,6 +107,7 @@ impl Session {
             answer_waiter: Mutex::new(None),
             negotiation: tokio::sync::Mutex::new(false),
             pending: Mutex::new(Vec::new()),
+            held_candidates: Mutex::new(Some(Vec::new())),
             sequence: AtomicU32::new(0),
             offer_id: AtomicU32::new(0),
             closed: watch::channel(false).0,
@@ -366,19 +371,13 @@ impl Session {
     pub(super) async fn on_transport(self: &Arc<Self>, target: Target, event: TransportEvent) {
         match event {
             TransportEvent::IceCandidate(candidate) => {
-                let candidate_init = match serde_json::to_string(&candidate) {
-                    Ok(json) => json,
-                    Err(err) => {
-                        log::warn!("local candidate not serialisable: {err}");
-                        return;
-                    }
-                };
-                self.send_signal(Request::Trickle(proto::TrickleRequest {
-                    candidate_init,
-                    target: target as i32,
-                    r#final: false,
-                }))
-                .await;
+                if target == Target::Publisher
+                    && let Some(held) = self.held_candidates.lock().as_mut()
+                {
+                    held.push(candidate);
+                    return;
+                }
+                self.trickle(target, candidate).await;
             }
             TransportEvent::State(state) => {
                 let tx = match target {
@@ -397,6 +396,32 @@ impl Session {
             TransportEvent::DataChannel(channel) => {
                 self.spawn_channel_reader(channel);
             }
+        }
+    }
+
+    /// Send one local candidate to the server.
+    async fn trickle(&self, target: Target, candidate: IceCandidateInit) {
+        let candidate_init = match serde_json::to_string(&candidate) {
+            Ok(json) => json,
+            Err(err) => {
+                log::warn!("local candidate not serialisable: {err}");
+                return;
+            }
+        };
+        self.send_signal(Request::Trickle(proto::TrickleRequest {
+            candidate_init,
+            target: target as i32,
+            r#final: false,
+        }))
+        .await;
+    }
+
+    /// The first publisher offer is out: send the candidates held until
+    /// now, and later ones straight away.
+    pub(super) async fn release_candidates(&self) {
+        let held = self.held_candidates.lock().take().unwrap_or_default();
+        for candidate in held {
+            self.trickle(Target::Publisher, candidate).await;
         }
     }
 
