@@ -23,9 +23,10 @@ pub enum FfiError {
         /// The kind of object the request needs.
         expected: &'static str,
     },
-    /// The request needs a connected room, which this build cannot make yet.
-    #[error("not connected: {0} needs a connected room")]
-    NotConnected(String),
+    /// The request is part of the protocol but this library does not
+    /// implement it yet (media tracks, RPC, encryption).
+    #[error("unsupported: {0} is not implemented by this library yet")]
+    Unsupported(String),
     /// The engine refused the operation.
     #[error("{0}")]
     Engine(String),

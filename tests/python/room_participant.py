@@ -17,7 +17,25 @@ environment selects (``LIVEKIT_LIB_PATH``), then:
   "to": ["identity"], "count": N}`` sends N packets ``text`` + ``:i``
   (just ``text`` when count is absent);
   ``{"cmd": "set_metadata" | "set_name", "value": "..."}``,
-  ``{"cmd": "set_attributes", "value": {...}}``, ``{"cmd": "quit"}``.
+  ``{"cmd": "set_attributes", "value": {...}}``, ``{"cmd": "quit"}``;
+* data streams, on command:
+  ``{"cmd": "listen_streams", "topics": [...]}`` registers a text and a byte
+  stream handler on each topic (answers ``listening``); each stream read to
+  its end is reported as ``text_stream`` / ``byte_stream`` (sender, topic,
+  id, name, size, sha256 and length of the content, its first 256
+  characters, the number of chunks read, header and final attributes) or
+  ``stream_error``;
+  ``{"cmd": "send_text", "text": "...", "repeat": N, "topic": "...",
+  "attributes": {...}, "to": [...]}`` sends ``text`` repeated N times with
+  ``send_text`` (answers ``text_sent``);
+  ``{"cmd": "stream_text", "parts": [...], "topic": "...", "attributes":
+  {...}, "close_attributes": {...}, "reason": "..."}`` writes the parts with
+  ``stream_text`` (answers ``text_streamed``);
+  ``{"cmd": "send_bytes" | "send_file", "size": N, "seed": S,
+  "compressible": false, "name": "...", "mime_type": "...", "topic": "...",
+  "attributes": {...}, "to": [...]}`` sends N deterministic bytes with
+  ``send_bytes`` or through a temporary file with ``send_file`` (answers
+  ``bytes_sent`` with their sha256).
 
 It leaves and exits after ``--lifetime`` seconds in any case (exit code 3), so
 it never outlives a failed test for long. Exit code 0 after ``quit``, 2 when
@@ -30,7 +48,10 @@ import argparse
 import asyncio
 import hashlib
 import json
+import os
+import random
 import sys
+import tempfile
 
 from livekit import rtc
 
@@ -49,6 +70,14 @@ def describe(packet: rtc.DataPacket) -> dict:
         "sha256": hashlib.sha256(packet.data).hexdigest(),
         "text": packet.data.decode("utf-8", errors="replace") if len(packet.data) <= 256 else None,
     }
+
+
+def payload(size: int, seed: int, compressible: bool) -> bytes:
+    """The bytes a send_bytes / send_file command sends."""
+    if compressible:
+        unit = f"line {seed} of a compressible payload\n".encode()
+        return (unit * (size // len(unit) + 1))[:size]
+    return random.Random(seed).randbytes(size)
 
 
 async def main() -> int:
@@ -124,10 +153,95 @@ async def main() -> int:
         remotes=sorted(room.remote_participants),
     )
 
+    async def read_text(reader: rtc.TextStreamReader, sender: str) -> None:
+        header_attributes = dict(reader.info.attributes or {})
+        parts = []
+        try:
+            async for part in reader:
+                parts.append(part)
+        except Exception as e:
+            emit("stream_error", kind="text", topic=reader.info.topic, id=reader.info.stream_id,
+                 message=str(e))
+            return
+        text = "".join(parts)
+        emit("text_stream", **{"from": sender}, topic=reader.info.topic, id=reader.info.stream_id,
+             size=reader.info.size, length=len(text.encode()),
+             sha256=hashlib.sha256(text.encode()).hexdigest(), text=text[:256], chunks=len(parts),
+             header_attributes=header_attributes, attributes=dict(reader.info.attributes or {}))
+
+    async def read_bytes(reader: rtc.ByteStreamReader, sender: str) -> None:
+        header_attributes = dict(reader.info.attributes or {})
+        digest = hashlib.sha256()
+        length = 0
+        chunks = 0
+        try:
+            async for part in reader:
+                digest.update(part)
+                length += len(part)
+                chunks += 1
+        except Exception as e:
+            emit("stream_error", kind="bytes", topic=reader.info.topic, id=reader.info.stream_id,
+                 message=str(e))
+            return
+        emit("byte_stream", **{"from": sender}, topic=reader.info.topic, id=reader.info.stream_id,
+             name=reader.info.name, mime_type=reader.info.mime_type, size=reader.info.size,
+             length=length, sha256=digest.hexdigest(), chunks=chunks,
+             header_attributes=header_attributes, attributes=dict(reader.info.attributes or {}))
+
+    def on_text(reader: rtc.TextStreamReader, sender: str) -> None:
+        spawn(read_text(reader, sender))
+
+    def on_bytes(reader: rtc.ByteStreamReader, sender: str) -> None:
+        spawn(read_bytes(reader, sender))
+
     async def run_command(cmd: dict) -> None:
         lp = room.local_participant
         kind = cmd.get("cmd")
-        if kind == "send":
+        if kind == "listen_streams":
+            for topic in cmd.get("topics", []):
+                room.register_text_stream_handler(topic, on_text)
+                room.register_byte_stream_handler(topic, on_bytes)
+            emit("listening", topics=cmd.get("topics", []))
+        elif kind == "send_text":
+            text = cmd.get("text", "") * int(cmd.get("repeat", 1))
+            info = await lp.send_text(
+                text,
+                topic=cmd.get("topic", ""),
+                attributes=cmd.get("attributes") or None,
+                destination_identities=cmd.get("to") or None,
+            )
+            emit("text_sent", id=info.stream_id, length=len(text.encode()),
+                 sha256=hashlib.sha256(text.encode()).hexdigest())
+        elif kind == "stream_text":
+            writer = await lp.stream_text(
+                topic=cmd.get("topic", ""),
+                attributes=cmd.get("attributes") or None,
+                destination_identities=cmd.get("to") or None,
+            )
+            for part in cmd.get("parts", []):
+                await writer.write(part)
+            await writer.aclose(reason=cmd.get("reason", ""),
+                                attributes=cmd.get("close_attributes") or None)
+            emit("text_streamed", id=writer.info.stream_id)
+        elif kind in ("send_bytes", "send_file"):
+            data = payload(int(cmd["size"]), int(cmd.get("seed", 0)), bool(cmd.get("compressible")))
+            common = dict(
+                topic=cmd.get("topic", ""),
+                attributes=cmd.get("attributes") or None,
+                destination_identities=cmd.get("to") or None,
+            )
+            if kind == "send_bytes":
+                info = await lp.send_bytes(data, name=cmd.get("name"), mime_type=cmd.get("mime_type"),
+                                           **common)
+            else:
+                with tempfile.TemporaryDirectory() as tmp:
+                    path = os.path.join(tmp, cmd.get("name") or "payload.bin")
+                    with open(path, "wb") as f:
+                        f.write(data)
+                    info = await lp.send_file(path, **common)
+            emit("bytes_sent", id=info.stream_id, name=info.name, size=len(data),
+                 sha256=hashlib.sha256(data).hexdigest())
+        elif kind == "send":
             count = cmd.get("count")
             for i in range(count or 1):
                 text = cmd.get("text", "") + (f":{i}" if count else "")

@@ -6,6 +6,7 @@ use prost::Message;
 
 use super::events::{DataKind, RoomEvent};
 use super::state::RoomState;
+use super::streams::StreamPacket;
 
 /// Label of the ordered, reliable channel.
 pub const RELIABLE_LABEL: &str = "_reliable";
@@ -43,6 +44,14 @@ pub enum OutgoingData {
     Transcription(proto::Transcription),
     /// A chat message or an edit of one.
     Chat(proto::ChatMessage),
+    /// A data-stream header, chunk or trailer (always reliable).
+    Stream {
+        /// The packet.
+        packet: StreamPacket,
+        /// The identity to attribute it to instead of ours, when an agent
+        /// speaks for someone.
+        sender_identity: Option<String>,
+    },
 }
 
 /// Encode a packet from us. `sequence` is 0 for lossy packets.
@@ -53,6 +62,7 @@ pub fn encode(
     destinations: Vec<String>,
     sequence: u32,
 ) -> Vec<u8> {
+    let mut identity = None;
     let value = match data {
         OutgoingData::User { payload, topic } => {
             proto::data_packet::Value::User(proto::UserPacket {
@@ -66,6 +76,17 @@ pub fn encode(
         }
         OutgoingData::Transcription(t) => proto::data_packet::Value::Transcription(t),
         OutgoingData::Chat(c) => proto::data_packet::Value::ChatMessage(c),
+        OutgoingData::Stream {
+            packet,
+            sender_identity,
+        } => {
+            identity = sender_identity.filter(|s| !s.is_empty());
+            match packet {
+                StreamPacket::Header(h) => proto::data_packet::Value::StreamHeader(h),
+                StreamPacket::Chunk(c) => proto::data_packet::Value::StreamChunk(c),
+                StreamPacket::Trailer(t) => proto::data_packet::Value::StreamTrailer(t),
+            }
+        }
     };
     #[allow(deprecated)]
     let packet = proto::DataPacket {
@@ -73,7 +94,7 @@ pub fn encode(
             DataKind::Reliable => proto::data_packet::Kind::Reliable as i32,
             DataKind::Lossy => proto::data_packet::Kind::Lossy as i32,
         },
-        participant_identity: local.identity.clone(),
+        participant_identity: identity.unwrap_or_else(|| local.identity.clone()),
         participant_sid: local.sid.clone(),
         destination_identities: destinations,
         sequence,
@@ -86,7 +107,7 @@ pub fn encode(
 /// carries. Packets from unknown senders are dropped where the SDKs expect
 /// a known participant; user data from the server has an empty identity.
 pub fn decode(bytes: &[u8], kind: DataKind, state: &RoomState) -> Option<RoomEvent> {
-    let packet = match proto::DataPacket::decode(bytes) {
+    let mut packet = match proto::DataPacket::decode(bytes) {
         Ok(packet) => packet,
         Err(err) => {
             log::warn!("dropping undecodable data packet: {err}");
@@ -94,6 +115,11 @@ pub fn decode(bytes: &[u8], kind: DataKind, state: &RoomState) -> Option<RoomEve
         }
     };
     let sender = sender_identity(&packet, state);
+    #[allow(deprecated)]
+    let (packet_identity, packet_sid) = (
+        std::mem::take(&mut packet.participant_identity),
+        std::mem::take(&mut packet.participant_sid),
+    );
     match packet.value? {
         proto::data_packet::Value::User(user) => Some(RoomEvent::DataReceived {
             identity: sender.unwrap_or_default(),
@@ -120,8 +146,33 @@ pub fn decode(bytes: &[u8], kind: DataKind, state: &RoomState) -> Option<RoomEve
             identity: sender?,
             message,
         }),
+        // Streams are reassembled downstream (see `streams::router`); the
+        // sender is passed on as named, known or not.
+        proto::data_packet::Value::StreamHeader(header) => Some(RoomEvent::StreamHeaderReceived {
+            identity: stream_sender(&packet_identity, &packet_sid, state),
+            header,
+        }),
+        proto::data_packet::Value::StreamChunk(chunk) => Some(RoomEvent::StreamChunkReceived {
+            identity: stream_sender(&packet_identity, &packet_sid, state),
+            chunk,
+        }),
+        proto::data_packet::Value::StreamTrailer(trailer) => {
+            Some(RoomEvent::StreamTrailerReceived {
+                identity: stream_sender(&packet_identity, &packet_sid, state),
+                trailer,
+            })
+        }
         _ => None,
     }
+}
+
+/// The sender of a stream packet: the identity it names, or the one
+/// behind the sid it names.
+fn stream_sender(identity: &str, sid: &str, state: &RoomState) -> String {
+    if identity.is_empty() && !sid.is_empty() {
+        return state.identity_of_sid(sid).unwrap_or_default().to_owned();
+    }
+    identity.to_owned()
 }
 
 /// The sender's identity if it is a participant we know.
@@ -276,6 +327,72 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn stream_packets_round_trip_with_their_sender() {
+        use livekit_protocol::data_stream as wire;
+        let header = wire::Header {
+            stream_id: "s".into(),
+            topic: "t".into(),
+            ..Default::default()
+        };
+        let local = proto::ParticipantInfo {
+            identity: "me".into(),
+            sid: "PA_me".into(),
+            ..Default::default()
+        };
+        // Attributed to another identity (an agent speaking for someone),
+        // which need not be a participant we know.
+        let bytes = encode(
+            OutgoingData::Stream {
+                packet: StreamPacket::Header(header.clone()),
+                sender_identity: Some("speaker".into()),
+            },
+            DataKind::Reliable,
+            &local,
+            vec!["a".into()],
+            3,
+        );
+        let packet = proto::DataPacket::decode(bytes.as_slice()).unwrap();
+        assert_eq!(packet.participant_identity, "speaker");
+        assert_eq!(packet.destination_identities, ["a"]);
+        match decode(&bytes, DataKind::Reliable, &state()) {
+            Some(RoomEvent::StreamHeaderReceived {
+                identity,
+                header: got,
+            }) => {
+                assert_eq!(identity, "speaker");
+                assert_eq!(got, header);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let chunk = from(
+            "a",
+            OutgoingData::Stream {
+                packet: StreamPacket::Chunk(wire::Chunk {
+                    stream_id: "s".into(),
+                    content: vec![1],
+                    ..Default::default()
+                }),
+                sender_identity: None,
+            },
+        );
+        assert!(matches!(
+            decode(&chunk, DataKind::Reliable, &state()),
+            Some(RoomEvent::StreamChunkReceived { identity, .. }) if identity == "a"
+        ));
+        let trailer = from(
+            "a",
+            OutgoingData::Stream {
+                packet: StreamPacket::Trailer(wire::Trailer::default()),
+                sender_identity: Some(String::new()),
+            },
+        );
+        assert!(matches!(
+            decode(&trailer, DataKind::Reliable, &state()),
+            Some(RoomEvent::StreamTrailerReceived { identity, .. }) if identity == "a"
+        ));
     }
 
     #[test]

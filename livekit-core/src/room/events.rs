@@ -9,6 +9,8 @@ use std::collections::HashMap;
 
 use livekit_protocol as proto;
 
+use super::streams::{ByteStreamReader, ReaderSlot, TextStreamReader};
+
 /// Kind of a data packet, by the channel it travelled on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DataKind {
@@ -157,6 +159,44 @@ pub enum RoomEvent {
         identity: String,
         /// The message.
         message: proto::ChatMessage,
+    },
+    /// A data-stream header arrived, as sent. Hosts that assemble streams
+    /// themselves use these raw packet events; they are not reported for
+    /// internal topics (RPC).
+    StreamHeaderReceived {
+        /// The sender; empty when the packet names none.
+        identity: String,
+        /// The header, inline content included.
+        header: proto::data_stream::Header,
+    },
+    /// A data-stream chunk arrived, as sent.
+    StreamChunkReceived {
+        /// The sender; empty when the packet names none.
+        identity: String,
+        /// The chunk.
+        chunk: proto::data_stream::Chunk,
+    },
+    /// A data-stream trailer arrived, as sent.
+    StreamTrailerReceived {
+        /// The sender; empty when the packet names none.
+        identity: String,
+        /// The trailer.
+        trailer: proto::data_stream::Trailer,
+    },
+    /// A text stream started arriving; take its reader to read it. Comes
+    /// right after the stream's `StreamHeaderReceived`.
+    TextStreamOpened {
+        /// The sender.
+        identity: String,
+        /// The reader, for the first consumer to take.
+        reader: ReaderSlot<TextStreamReader>,
+    },
+    /// A byte stream started arriving; take its reader to read it.
+    ByteStreamOpened {
+        /// The sender.
+        identity: String,
+        /// The reader, for the first consumer to take.
+        reader: ReaderSlot<ByteStreamReader>,
     },
     /// A data channel's buffered-amount-low threshold changed.
     DataChannelThresholdChanged {

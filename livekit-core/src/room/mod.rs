@@ -8,7 +8,9 @@
 //! - two peer connections from [`crate::transport`]: the subscriber, which
 //!   answers the server's offers, and the publisher, which carries what we
 //!   send, including the `_reliable` and `_lossy` data channels;
-//! - the [`state`] model, which turns server updates into [`RoomEvent`]s.
+//! - the [`state`] model, which turns server updates into [`RoomEvent`]s;
+//! - [`streams`]: data streams, reassembled by a stage of the event stream
+//!   and sent through the same data queue as other packets.
 //!
 //! Events come out of one channel in the order the room saw them, so a
 //! participant is always announced before anything names it.
@@ -27,11 +29,13 @@ mod connect;
 pub mod data;
 mod error;
 pub mod events;
+mod ice;
 mod negotiation;
 mod options;
 mod sender;
 mod session;
 pub mod state;
+pub mod streams;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -44,6 +48,11 @@ pub use error::RoomError;
 pub use events::{ConnectionState, DataKind, RoomEvent};
 pub use options::RoomOptions;
 pub use session::DEFAULT_DC_THRESHOLD;
+pub use streams::{
+    ByteStreamInfo, ByteStreamOptions, ByteStreamReader, ByteStreamWriter, StreamError,
+    StreamPacket, StreamSender, TextStreamInfo, TextStreamOptions, TextStreamReader,
+    TextStreamWriter,
+};
 
 use sender::DataItem;
 use session::Session;
@@ -77,12 +86,13 @@ impl Room {
         options: RoomOptions,
     ) -> Result<(Room, mpsc::UnboundedReceiver<RoomEvent>), RoomError> {
         let joined = connect::join(url, token, &options).await?;
+        let events = streams::router::spawn(joined.events, options.max_stream_payload);
         Ok((
             Room {
                 session: joined.session,
                 data: joined.data,
             },
-            joined.events,
+            events,
         ))
     }
 
@@ -129,6 +139,55 @@ impl Room {
             let _ = item.done.send(Err(RoomError::Closed));
         }
         rx
+    }
+
+    /// Sends data streams through this room's data queue. The sender does
+    /// not keep the room alive.
+    pub fn stream_sender(&self) -> StreamSender {
+        StreamSender::new(self.data.clone())
+    }
+
+    /// Send `text` as a complete text stream.
+    pub async fn send_text(
+        &self,
+        text: &str,
+        options: TextStreamOptions,
+    ) -> Result<TextStreamInfo, StreamError> {
+        self.stream_sender().send_text(text, options).await
+    }
+
+    /// Send `data` as a complete byte stream.
+    pub async fn send_bytes(
+        &self,
+        data: &[u8],
+        options: ByteStreamOptions,
+    ) -> Result<ByteStreamInfo, StreamError> {
+        self.stream_sender().send_bytes(data, options).await
+    }
+
+    /// Send a file as a byte stream.
+    pub async fn send_file(
+        &self,
+        path: impl AsRef<std::path::Path>,
+        options: ByteStreamOptions,
+    ) -> Result<ByteStreamInfo, StreamError> {
+        self.stream_sender().send_file(path, options).await
+    }
+
+    /// Open a text stream to write bit by bit.
+    pub async fn stream_text(
+        &self,
+        options: TextStreamOptions,
+    ) -> Result<TextStreamWriter, StreamError> {
+        self.stream_sender().stream_text(options).await
+    }
+
+    /// Open a byte stream to write bit by bit.
+    pub async fn stream_bytes(
+        &self,
+        options: ByteStreamOptions,
+    ) -> Result<ByteStreamWriter, StreamError> {
+        self.stream_sender().stream_bytes(options).await
     }
 
     /// Set our metadata; completes when the server confirms it.

@@ -26,6 +26,9 @@ pub struct RoomOptions {
     pub sdk: String,
     /// The SDK version reported to the server.
     pub sdk_version: String,
+    /// The largest data stream accepted, in bytes (uncompressed); larger
+    /// ones fail with `PayloadTooLarge`.
+    pub max_stream_payload: u64,
 }
 
 impl Default for RoomOptions {
@@ -40,6 +43,7 @@ impl Default for RoomOptions {
             relay_only: false,
             sdk: "rust".into(),
             sdk_version: env!("CARGO_PKG_VERSION").into(),
+            max_stream_payload: super::streams::DEFAULT_MAX_PAYLOAD,
         }
     }
 }

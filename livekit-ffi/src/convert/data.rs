@@ -1,6 +1,10 @@
-//! Data packets: transcriptions, chat messages, SIP DTMF and the legacy
-//! (low-level) data-stream header, chunk and trailer.
+//! Data packets: transcriptions, chat messages, SIP DTMF, the legacy
+//! (low-level) data-stream header, chunk and trailer, and the stream infos
+//! and options of the high-level stream requests.
 
+use livekit_core::room::streams::{
+    ByteStreamInfo, ByteStreamOptions, StreamError, TextStreamInfo, TextStreamOptions,
+};
 use livekit_protocol as lp;
 use livekit_protocol::data_stream as wire_stream;
 
@@ -244,6 +248,81 @@ pub fn stream_trailer_from_ffi(trailer: ffi_stream::Trailer) -> wire_stream::Tra
         stream_id: trailer.stream_id,
         reason: trailer.reason,
         attributes: trailer.attributes,
+    }
+}
+
+/// A text stream's info. Streams are never end-to-end encrypted here.
+pub fn text_stream_info_to_ffi(info: &TextStreamInfo) -> proto::TextStreamInfo {
+    proto::TextStreamInfo {
+        stream_id: info.id.clone(),
+        timestamp: info.timestamp,
+        mime_type: info.mime_type.clone(),
+        topic: info.topic.clone(),
+        total_length: info.total_length,
+        attributes: info.attributes.clone(),
+        operation_type: operation_type_to_ffi(info.operation_type) as i32,
+        version: Some(info.version),
+        reply_to_stream_id: info.reply_to_stream_id.clone(),
+        attached_stream_ids: info.attached_stream_ids.clone(),
+        generated: Some(info.generated),
+        encryption_type: proto::EncryptionType::None as i32,
+    }
+}
+
+/// A byte stream's info.
+pub fn byte_stream_info_to_ffi(info: &ByteStreamInfo) -> proto::ByteStreamInfo {
+    proto::ByteStreamInfo {
+        stream_id: info.id.clone(),
+        timestamp: info.timestamp,
+        mime_type: info.mime_type.clone(),
+        topic: info.topic.clone(),
+        total_length: info.total_length,
+        attributes: info.attributes.clone(),
+        name: info.name.clone(),
+        encryption_type: proto::EncryptionType::None as i32,
+    }
+}
+
+/// How the host wants a text stream sent. `compress` is a hint this
+/// library does not act on: it always sends plain chunks.
+pub fn text_options_from_ffi(options: proto::StreamTextOptions) -> TextStreamOptions {
+    TextStreamOptions {
+        operation_type: options.operation_type.map(|op| {
+            operation_type_from_ffi(
+                ffi_stream::OperationType::try_from(op)
+                    .unwrap_or(ffi_stream::OperationType::Create),
+            )
+        }),
+        topic: options.topic,
+        attributes: options.attributes,
+        destinations: options.destination_identities,
+        id: options.id,
+        version: options.version,
+        reply_to_stream_id: options.reply_to_stream_id.filter(|id| !id.is_empty()),
+        attached_stream_ids: options.attached_stream_ids,
+        generated: options.generated,
+        sender_identity: options.sender_identity.filter(|s| !s.is_empty()),
+    }
+}
+
+/// How the host wants a byte stream sent (`compress` as for text).
+pub fn byte_options_from_ffi(options: proto::StreamByteOptions) -> ByteStreamOptions {
+    ByteStreamOptions {
+        topic: options.topic,
+        attributes: options.attributes,
+        destinations: options.destination_identities,
+        id: options.id,
+        name: options.name,
+        mime_type: options.mime_type,
+        total_length: options.total_length,
+        sender_identity: options.sender_identity.filter(|s| !s.is_empty()),
+    }
+}
+
+/// A stream error as the host sees it.
+pub fn stream_error_to_ffi(error: &StreamError) -> proto::StreamError {
+    proto::StreamError {
+        description: error.to_string(),
     }
 }
 
@@ -548,5 +627,89 @@ mod tests {
         assert_eq!(ffi.reason, "cancelled");
         assert_eq!(ffi.attributes.get("x").map(String::as_str), Some("y"));
         assert_eq!(stream_trailer_from_ffi(ffi), trailer);
+    }
+
+    #[test]
+    fn stream_infos_and_options() {
+        let text = TextStreamInfo {
+            id: "s1".into(),
+            topic: "lk.chat".into(),
+            timestamp: 7,
+            mime_type: "text/plain".into(),
+            total_length: Some(3),
+            attributes: HashMap::from([("k".to_string(), "v".to_string())]),
+            operation_type: wire_stream::OperationType::Reaction,
+            version: 2,
+            reply_to_stream_id: Some("s0".into()),
+            attached_stream_ids: vec!["b1".into()],
+            generated: true,
+        };
+        let ffi = text_stream_info_to_ffi(&text);
+        assert_eq!(ffi.stream_id, "s1");
+        assert_eq!(
+            ffi.operation_type,
+            proto::text_stream_info::OperationType::Reaction as i32
+        );
+        assert_eq!(ffi.version, Some(2));
+        assert_eq!(ffi.reply_to_stream_id.as_deref(), Some("s0"));
+        assert_eq!(ffi.generated, Some(true));
+        assert_eq!(ffi.total_length, Some(3));
+        assert_eq!(ffi.encryption_type, proto::EncryptionType::None as i32);
+
+        let bytes = ByteStreamInfo {
+            id: "b1".into(),
+            topic: "files".into(),
+            timestamp: 9,
+            mime_type: "image/png".into(),
+            total_length: None,
+            attributes: HashMap::new(),
+            name: "a.png".into(),
+        };
+        let ffi = byte_stream_info_to_ffi(&bytes);
+        assert_eq!(
+            (ffi.name.as_str(), ffi.mime_type.as_str()),
+            ("a.png", "image/png")
+        );
+        assert_eq!(ffi.total_length, None);
+
+        let options = text_options_from_ffi(proto::StreamTextOptions {
+            topic: "t".into(),
+            attributes: HashMap::new(),
+            destination_identities: vec!["bob".into()],
+            id: None,
+            operation_type: Some(77),
+            version: None,
+            reply_to_stream_id: Some(String::new()),
+            attached_stream_ids: Vec::new(),
+            generated: None,
+            compress: Some(true),
+            sender_identity: Some(String::new()),
+        });
+        assert_eq!(
+            options.operation_type,
+            Some(wire_stream::OperationType::Create)
+        );
+        assert_eq!(options.destinations, vec!["bob".to_string()]);
+        assert_eq!(options.reply_to_stream_id, None);
+        assert_eq!(options.sender_identity, None);
+
+        let options = byte_options_from_ffi(proto::StreamByteOptions {
+            topic: "t".into(),
+            attributes: HashMap::new(),
+            destination_identities: Vec::new(),
+            id: Some("x".into()),
+            name: Some("n".into()),
+            mime_type: None,
+            total_length: Some(5),
+            compress: None,
+            sender_identity: Some("agent".into()),
+        });
+        assert_eq!(options.id.as_deref(), Some("x"));
+        assert_eq!(options.total_length, Some(5));
+        assert_eq!(options.sender_identity.as_deref(), Some("agent"));
+        assert_eq!(
+            stream_error_to_ffi(&StreamError::MissedChunk).description,
+            StreamError::MissedChunk.to_string()
+        );
     }
 }

@@ -16,7 +16,8 @@
 //! - [`track`]: publication and track info, kinds, sources, encryption,
 //!   audio and frame-metadata features.
 //! - [`room`]: room info and sid.
-//! - [`data`]: transcriptions, chat, SIP DTMF and the legacy stream packets.
+//! - [`data`]: transcriptions, chat, SIP DTMF, the legacy stream packets,
+//!   and stream infos, options and errors.
 //! - [`stats`]: transport statistics as `RtcStats`.
 
 // The room handlers that call these are being written; until they land the

@@ -80,8 +80,31 @@ pub fn handle(server: &'static FfiServer, request: proto::FfiRequest) -> FfiResu
             Res::SetDataChannelBufferedAmountLowThreshold(room::set_dc_threshold(server, r)?)
         }
 
+        // Data streams.
+        Req::SendText(r) => Res::SendText(room::send_text(server, r)?),
+        Req::SendBytes(r) => Res::SendBytes(room::send_bytes(server, r)?),
+        Req::SendFile(r) => Res::SendFile(room::send_file(server, r)?),
+        Req::TextStreamOpen(r) => Res::TextStreamOpen(room::text_stream_open(server, r)?),
+        Req::TextStreamWrite(r) => Res::TextStreamWrite(room::text_stream_write(server, r)?),
+        Req::TextStreamClose(r) => Res::TextStreamClose(room::text_stream_close(server, r)?),
+        Req::ByteStreamOpen(r) => Res::ByteStreamOpen(room::byte_stream_open(server, r)?),
+        Req::ByteStreamWrite(r) => Res::ByteStreamWrite(room::byte_stream_write(server, r)?),
+        Req::ByteStreamClose(r) => Res::ByteStreamClose(room::byte_stream_close(server, r)?),
+        Req::TextReadIncremental(r) => {
+            Res::TextReadIncremental(room::text_read_incremental(server, r)?)
+        }
+        Req::TextReadAll(r) => Res::TextReadAll(room::text_read_all(server, r)?),
+        Req::ByteReadIncremental(r) => {
+            Res::ByteReadIncremental(room::byte_read_incremental(server, r)?)
+        }
+        Req::ByteReadAll(r) => Res::ByteReadAll(room::byte_read_all(server, r)?),
+        Req::ByteWriteToFile(r) => Res::ByteWriteToFile(room::byte_write_to_file(server, r)?),
+        Req::SendStreamHeader(r) => Res::SendStreamHeader(room::send_stream_header(server, r)?),
+        Req::SendStreamChunk(r) => Res::SendStreamChunk(room::send_stream_chunk(server, r)?),
+        Req::SendStreamTrailer(r) => Res::SendStreamTrailer(room::send_stream_trailer(server, r)?),
+
         // Everything else needs what later work adds.
-        other => return Err(FfiError::NotConnected(request_name(&other))),
+        other => return Err(FfiError::Unsupported(request_name(&other))),
     })
 }
 

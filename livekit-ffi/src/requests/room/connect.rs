@@ -40,6 +40,13 @@ fn room_options(server: &FfiServer, options: &proto::RoomOptions) -> RoomOptions
     if let Some(ms) = options.connect_timeout_ms.filter(|&ms| ms > 0) {
         out.connect_timeout = Duration::from_millis(ms);
     }
+    if let Some(max) = options
+        .data_stream
+        .as_ref()
+        .and_then(|d| d.max_payload_byte_length)
+    {
+        out.max_stream_payload = max;
+    }
     if let Some(rtc) = &options.rtc_config {
         out.ice_servers = rtc
             .ice_servers

@@ -227,6 +227,30 @@ fn to_ffi(server: &FfiServer, ffi_room: &Arc<FfiRoom>, event: RoomEvent) -> Opti
                 participant_identity: identity,
             })
         }
+        RoomEvent::StreamHeaderReceived { identity, header } => {
+            Ev::StreamHeaderReceived(proto::DataStreamHeaderReceived {
+                participant_identity: identity,
+                header: convert::data::stream_header_to_ffi(header),
+            })
+        }
+        RoomEvent::StreamChunkReceived { identity, chunk } => {
+            Ev::StreamChunkReceived(proto::DataStreamChunkReceived {
+                participant_identity: identity,
+                chunk: convert::data::stream_chunk_to_ffi(chunk),
+            })
+        }
+        RoomEvent::StreamTrailerReceived { identity, trailer } => {
+            Ev::StreamTrailerReceived(proto::DataStreamTrailerReceived {
+                participant_identity: identity,
+                trailer: convert::data::stream_trailer_to_ffi(trailer),
+            })
+        }
+        RoomEvent::TextStreamOpened { identity, reader } => {
+            return super::streams::text_stream_opened(server, identity, reader);
+        }
+        RoomEvent::ByteStreamOpened { identity, reader } => {
+            return super::streams::byte_stream_opened(server, identity, reader);
+        }
         RoomEvent::DataChannelThresholdChanged { kind, threshold } => {
             Ev::DataChannelLowThresholdChanged(
                 proto::DataChannelBufferedAmountLowThresholdChanged {

@@ -42,7 +42,7 @@ pub(super) fn spawn_send_reporter(
 }
 
 /// Queue a packet and its callback.
-fn queue(
+pub(super) fn queue(
     server: &'static FfiServer,
     handle: u64,
     data: OutgoingData,

@@ -6,10 +6,13 @@
 //! - [`events`]: engine events to `RoomEvent`s, with handles minted for
 //!   the participants and publications they introduce.
 //! - [`local`]: what the local participant can do (data, metadata, …).
+//! - [`streams`]: data streams: sending, writers, and the readers handed
+//!   out in stream-opened events.
 
 mod connect;
 mod events;
 mod local;
+mod streams;
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -21,6 +24,12 @@ pub use connect::connect;
 pub use local::{
     edit_chat_message, publish_data, publish_sip_dtmf, publish_transcription, send_chat_message,
     set_attributes, set_dc_threshold, set_metadata, set_name,
+};
+pub use streams::{
+    byte_read_all, byte_read_incremental, byte_stream_close, byte_stream_open, byte_stream_write,
+    byte_write_to_file, send_bytes, send_file, send_stream_chunk, send_stream_header,
+    send_stream_trailer, send_text, text_read_all, text_read_incremental, text_stream_close,
+    text_stream_open, text_stream_write,
 };
 
 use super::async_id;
