@@ -203,15 +203,21 @@ fn unsupported_conversions_and_short_video_buffers_get_errors() {
 }
 
 #[test]
-fn room_requests_say_not_connected() {
+fn room_requests_on_unknown_rooms_fail_cleanly() {
     let disconnect = Req::Disconnect(proto::DisconnectRequest {
-        room_handle: 1,
+        room_handle: 987_654_321,
         request_async_id: None,
         reason: None,
     });
     assert!(try_request(disconnect).is_none());
-    assert!(logged(
-        "not connected: DisconnectRequest needs a connected room"
-    ));
+    assert!(logged("unknown handle 987654321"));
+    let unpublish = Req::UnpublishTrack(proto::UnpublishTrackRequest {
+        local_participant_handle: 1,
+        track_sid: "TR_x".into(),
+        stop_on_unpublish: false,
+        request_async_id: None,
+    });
+    assert!(try_request(unpublish).is_none());
+    assert!(logged("UnpublishTrackRequest is not implemented"));
     assert_no_panic();
 }

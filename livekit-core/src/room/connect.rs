@@ -88,7 +88,7 @@ async fn join_once(url: &str, token: &str, options: &RoomOptions) -> Result<Join
     let (signal, join, signal_events) =
         SignalClient::connect(url, token, signal_options(options), None).await?;
     let config = TransportConfig {
-        ice_servers: ice_servers(options, &join),
+        ice_servers: super::ice::resolve_stun(ice_servers(options, &join)).await,
         relay_only: options.relay_only,
         ..Default::default()
     };
@@ -182,10 +182,15 @@ async fn join_once(url: &str, token: &str, options: &RoomOptions) -> Result<Join
             .await;
         return Err(err);
     }
-    session.emit([
-        RoomEvent::ConnectionStateChanged(ConnectionState::Connected),
-        RoomEvent::RoomSidChanged(sid),
-    ]);
+    // The SID may still be unknown (the server sends it in a RoomUpdate
+    // then, which reports it); never announce an empty one.
+    let sid = (!sid.is_empty()).then_some(RoomEvent::RoomSidChanged(sid));
+    session.release_events(
+        std::iter::once(RoomEvent::ConnectionStateChanged(
+            ConnectionState::Connected,
+        ))
+        .chain(sid),
+    );
     Ok(Joined {
         session,
         events,

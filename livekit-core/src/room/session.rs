@@ -46,6 +46,8 @@ pub(crate) struct Session {
     pub(super) subscriber: PeerTransport,
     pub(super) state: Mutex<RoomState>,
     events: Mutex<Option<mpsc::UnboundedSender<RoomEvent>>>,
+    /// Events produced while joining; `None` once joined.
+    held_events: Mutex<Option<Vec<RoomEvent>>>,
     pub(super) reliable: DataChannel,
     pub(super) lossy: DataChannel,
     /// Publisher and subscriber PC states, for waiting on them.
@@ -94,6 +96,7 @@ impl Session {
             subscriber,
             state: Mutex::new(state),
             events: Mutex::new(Some(events)),
+            held_events: Mutex::new(Some(Vec::new())),
             reliable,
             lossy,
             pub_state: watch::channel(PcState::New).0,
@@ -115,10 +118,29 @@ impl Session {
     }
 
     /// Queue events for the consumer; a no-op once the room is closed.
+    /// While joining they are held, so that the consumer's first event is
+    /// the connection state, whatever the server said during the join.
     pub(super) fn emit(&self, events: impl IntoIterator<Item = RoomEvent>) {
         let guard = self.events.lock();
+        let mut held = self.held_events.lock();
+        if let Some(held) = held.as_mut() {
+            held.extend(events);
+            return;
+        }
         if let Some(tx) = guard.as_ref() {
             for event in events {
+                let _ = tx.send(event);
+            }
+        }
+    }
+
+    /// The join is complete: send `first`, then what was held meanwhile,
+    /// and send later events straight away.
+    pub(super) fn release_events(&self, first: impl IntoIterator<Item = RoomEvent>) {
+        let guard = self.events.lock();
+        let held = self.held_events.lock().take().unwrap_or_default();
+        if let Some(tx) = guard.as_ref() {
+            for event in first.into_iter().chain(held) {
                 let _ = tx.send(event);
             }
         }
@@ -518,6 +540,7 @@ impl Session {
         }
         self.answer_waiter.lock().take();
         self.channel_change.notify_waiters();
+        self.release_events([]);
         self.emit([
             RoomEvent::ConnectionStateChanged(ConnectionState::Disconnected),
             RoomEvent::Disconnected { reason },

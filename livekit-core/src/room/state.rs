@@ -22,8 +22,9 @@ pub struct RoomState {
     pub local: proto::ParticipantInfo,
     /// Everyone else, in join order.
     remotes: Vec<proto::ParticipantInfo>,
-    /// The last active-speaker list sent, to report only changes.
-    speakers: Vec<String>,
+    /// The active speakers with their last levels, loudest first, to report
+    /// only changes.
+    speakers: Vec<(String, f32)>,
 }
 
 impl RoomState {
@@ -125,7 +126,7 @@ impl RoomState {
                         sid: track.sid.clone(),
                     });
                 }
-                self.speakers.retain(|s| *s != gone.identity);
+                self.speakers.retain(|(s, _)| *s != gone.identity);
                 events.push(RoomEvent::ParticipantDisconnected {
                     identity: gone.identity,
                     reason: info.disconnect_reason,
@@ -183,10 +184,7 @@ impl RoomState {
     /// Apply a `SpeakersChanged`: the server sends only the participants
     /// whose state changed, so the full list is kept here.
     pub fn apply_speakers(&mut self, speakers: &[proto::SpeakerInfo]) -> Vec<RoomEvent> {
-        let mut levels: HashMap<String, f32> = HashMap::new();
-        for identity in &self.speakers {
-            levels.insert(identity.clone(), 0.0);
-        }
+        let mut levels: HashMap<String, f32> = self.speakers.iter().cloned().collect();
         for speaker in speakers {
             let Some(identity) = self.identity_of_sid(&speaker.sid).map(str::to_owned) else {
                 continue;
@@ -200,12 +198,18 @@ impl RoomState {
         // Loudest first; ties broken by identity so the order is stable.
         let mut next: Vec<(String, f32)> = levels.into_iter().collect();
         next.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        let next: Vec<String> = next.into_iter().map(|(identity, _)| identity).collect();
-        if next == self.speakers {
+        let changed = next.len() != self.speakers.len()
+            || next.iter().zip(&self.speakers).any(|(n, o)| n.0 != o.0);
+        self.speakers = next;
+        if !changed {
             return Vec::new();
         }
-        self.speakers = next.clone();
-        vec![RoomEvent::ActiveSpeakersChanged(next)]
+        let identities = self
+            .speakers
+            .iter()
+            .map(|(identity, _)| identity.clone())
+            .collect();
+        vec![RoomEvent::ActiveSpeakersChanged(identities)]
     }
 
     /// Apply a `ConnectionQualityUpdate`.

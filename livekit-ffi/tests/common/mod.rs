@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod room;
+
 use std::sync::{Condvar, Mutex, Once};
 use std::time::{Duration, Instant};
 
