@@ -39,6 +39,7 @@ log=bench/out/progress.log
         --rounds "$ROUNDS" --budget-ms "$BUDGET_MS" --json bench/out/latest.json
     echo
     python3 bench/python_bench.py --ours "$OURS" --rounds "$ROUNDS" --budget-ms "$BUDGET_MS"
+    [[ "${ROOM:-1}" == 0 ]] || { echo; python3 bench/room_bench.py --ours "$OURS" --rounds "$ROUNDS" || echo "room benchmark failed (ROOM=0 skips it)"; }
 } 2> >(tee -a "$log" >&2) >"$out.tmp"
 mv "$out.tmp" "$out"
 echo "wrote $out" >&2

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Prepare a Debian 12 machine (run as root) to build the library and run the
-# tests: system packages, the Python test requirements and cargo-fuzz.
+# tests and demos: system packages, the Python test requirements, cargo-fuzz
+# and the local LiveKit server (scripts/livekit-server.sh install).
 #
 # Idempotent, quiet, and quick when everything is already in place. Network
-# use: apt, PyPI and crates.io only. A Rust toolchain (cargo) must already be
-# installed.
+# use: apt, PyPI, crates.io and the Go module proxy. A Rust toolchain (cargo)
+# must already be installed, and Go >= 1.21 for the first server install
+# (built from source, a few minutes, then cached in .tools/bin).
 #
 #   sudo scripts/setup.sh
 set -euo pipefail
@@ -76,5 +78,25 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     log "installing cargo-fuzz"
     cargo install cargo-fuzz --locked --quiet
 fi
+
+# --- livekit-server (for the room tests and demo/rooms.py) --------------------
+
+LK_SERVER="$REPO_ROOT/scripts/livekit-server.sh"
+LK_CACHED="${LIVEKIT_TOOLS_DIR:-$REPO_ROOT/.tools}/bin/livekit-server"
+if [[ -z "${LIVEKIT_SERVER_BIN:-}" && ! -x "$LK_CACHED" ]]; then
+    # The first install builds it from source with Go; say how to get Go
+    # before anything else runs (Debian 12's golang-go is 1.19: too old).
+    go_version="$(go env GOVERSION 2>/dev/null || true)"
+    if [[ ! "$go_version" =~ ^go1\.([0-9]+) ]] || ((BASH_REMATCH[1] < 21)); then
+        die "livekit-server is built once from source and needs Go >= 1.21 for that (found: ${go_version:-no go in PATH}).
+  Debian 12's golang-go (1.19) is too old. Install a current Go from https://go.dev/dl, e.g.
+      curl -fsSL https://go.dev/dl/go1.24.5.linux-amd64.tar.gz | tar -C /usr/local -xz
+      export PATH=/usr/local/go/bin:\$PATH
+  (any Go >= 1.21 fetches the newer toolchain the server needs by itself), or set
+  LIVEKIT_SERVER_BIN to an existing livekit-server binary; then run this again."
+    fi
+fi
+# Prints the binary's path (dropped); builds it first if not cached.
+bash "$LK_SERVER" install >/dev/null
 
 log "ok"
