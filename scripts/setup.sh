@@ -74,6 +74,11 @@ fi
 # --- cargo-fuzz ---------------------------------------------------------------
 
 command -v cargo >/dev/null || die "cargo not found: install a Rust toolchain (rustup) first"
+# The fuzz step runs on nightly (cargo +nightly fuzz).
+if ! cargo +nightly --version >/dev/null 2>&1; then
+    command -v rustup >/dev/null || die "the fuzz step needs a nightly toolchain: install rustup"
+    rustup toolchain install nightly --profile minimal
+fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
     log "installing cargo-fuzz"
     cargo install cargo-fuzz --locked --quiet

@@ -116,11 +116,6 @@ impl Room {
         self.session.state.lock().remote(identity).cloned()
     }
 
-    /// Remote participants keyed by identity.
-    pub fn remote_participants_by_identity(&self) -> HashMap<String, proto::ParticipantInfo> {
-        self.session.participants_by_identity()
-    }
-
     /// Queue a data packet. Packets are sent in call order; the receiver
     /// completes when this one has been handed to the channel or failed.
     pub fn publish_data(

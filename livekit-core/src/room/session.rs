@@ -5,7 +5,6 @@
 //! lock while it updates the model and queues the events, so the consumer
 //! sees events in the order the model changed.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
@@ -557,15 +556,5 @@ impl Session {
         if notify_server {
             let _ = tokio::time::timeout(Duration::from_secs(5), teardown).await;
         }
-    }
-
-    /// Remote participants' identities and infos, for lookups by identity.
-    pub(super) fn participants_by_identity(&self) -> HashMap<String, proto::ParticipantInfo> {
-        let state = self.state.lock();
-        state
-            .remotes()
-            .iter()
-            .map(|p| (p.identity.clone(), p.clone()))
-            .collect()
     }
 }
