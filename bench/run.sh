@@ -8,6 +8,9 @@
 #   ROUNDS=5 BUDGET_MS=600      rounds and measured ms per workload per round
 #   OURS=/path/to/lib.so        skip building ours and use this file instead
 #   OFFICIAL=/path/to/lib.so    instead of the wheel's bundled library
+#   ROOM=0 / AUDIO=0            skip the room / audio benchmark (own server each)
+#   AUDIO_ROUNDS=1 AUDIO_ARGS=  rounds of the audio benchmark (30 s CPU windows,
+#                               about 3 min a round), extra arguments (--quick)
 # Official against itself (checks the noise; ratios should sit near 1.0):
 #   OURS="$(python3 -c 'import livekit.rtc,os;print(os.path.dirname(livekit.rtc.__file__))')/resources/liblivekit_ffi.so" bench/run.sh
 set -euo pipefail
@@ -40,6 +43,8 @@ log=bench/out/progress.log
     echo
     python3 bench/python_bench.py --ours "$OURS" --rounds "$ROUNDS" --budget-ms "$BUDGET_MS"
     [[ "${ROOM:-1}" == 0 ]] || { echo; python3 bench/room_bench.py --ours "$OURS" --rounds "$ROUNDS" || echo "room benchmark failed (ROOM=0 skips it)"; }
+    # shellcheck disable=SC2086 # AUDIO_ARGS is a list of arguments
+    [[ "${AUDIO:-1}" == 0 ]] || { echo; python3 bench/audio_bench.py --lib "$OURS" --rounds "${AUDIO_ROUNDS:-1}" ${AUDIO_ARGS:-} || echo "audio benchmark failed (AUDIO=0 skips it)"; }
 } 2> >(tee -a "$log" >&2) >"$out.tmp"
 mv "$out.tmp" "$out"
 echo "wrote $out" >&2

@@ -2,7 +2,9 @@
 # The main job: build the library, start a local LiveKit server, and run the
 # demos through the official LiveKit Python SDK loaded on our library:
 # demo/offline.py (no server needed), then demo/rooms.py (alice and bob in a
-# room on that server). The server is stopped on exit.
+# room on that server), then demo/audio.py (alice publishes speech, bob
+# subscribes and prints what he hears; same server). The server is stopped on
+# exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -36,3 +38,6 @@ python3 demo/offline.py
 
 echo "== demo/rooms.py: two participants in a room on $LIVEKIT_URL"
 python3 demo/rooms.py
+
+echo "== demo/audio.py: alice publishes speech, bob listens, on $LIVEKIT_URL"
+python3 demo/audio.py

@@ -2,99 +2,11 @@
 
 mod common;
 
+use common::audio::*;
 use common::*;
 use livekit_ffi::proto::{
     self, ffi_event::Message as Ev, ffi_request::Message as Req, ffi_response::Message as Res,
 };
-
-fn new_source(queue_size_ms: u32) -> u64 {
-    match request(Req::NewAudioSource(proto::NewAudioSourceRequest {
-        r#type: proto::AudioSourceType::AudioSourceNative as i32,
-        options: None,
-        sample_rate: Some(48_000),
-        num_channels: Some(1),
-        queue_size_ms: Some(queue_size_ms),
-        platform_audio_handle: None,
-    })) {
-        Res::NewAudioSource(r) => r.source.handle.id,
-        other => panic!("unexpected {other:?}"),
-    }
-}
-
-fn capture(source: u64, samples: &[i16], rate: u32) -> Option<String> {
-    let async_id = match request(Req::CaptureAudioFrame(proto::CaptureAudioFrameRequest {
-        source_handle: source,
-        buffer: proto::AudioFrameBufferInfo {
-            data_ptr: samples.as_ptr() as u64,
-            num_channels: 1,
-            sample_rate: rate,
-            samples_per_channel: samples.len() as u32,
-        },
-        request_async_id: None,
-    })) {
-        Res::CaptureAudioFrame(r) => r.async_id,
-        other => panic!("unexpected {other:?}"),
-    };
-    assert_ne!(async_id, 0);
-    wait_event(5 * SECOND, |m| match m {
-        Ev::CaptureAudioFrame(cb) if cb.async_id == async_id => Some(cb.error.clone()),
-        _ => None,
-    })
-    .expect("capture callback")
-}
-
-fn audio_track(source: u64) -> u64 {
-    match request(Req::CreateAudioTrack(proto::CreateAudioTrackRequest {
-        name: "mic".into(),
-        source_handle: source,
-    })) {
-        Res::CreateAudioTrack(r) => {
-            assert_eq!(r.track.info.kind, proto::TrackKind::KindAudio as i32);
-            assert!(!r.track.info.remote);
-            r.track.handle.id
-        }
-        other => panic!("unexpected {other:?}"),
-    }
-}
-
-fn new_stream(track: u64, rate: u32, frame_ms: Option<u32>) -> u64 {
-    match request(Req::NewAudioStream(proto::NewAudioStreamRequest {
-        track_handle: track,
-        r#type: proto::AudioStreamType::AudioStreamNative as i32,
-        sample_rate: Some(rate),
-        num_channels: Some(1),
-        audio_filter_module_id: None,
-        audio_filter_options: None,
-        frame_size_ms: frame_ms,
-        queue_size_frames: None,
-    })) {
-        Res::NewAudioStream(r) => r.stream.handle.id,
-        other => panic!("unexpected {other:?}"),
-    }
-}
-
-fn stream_frames(stream: u64) -> Vec<proto::OwnedAudioFrameBuffer> {
-    collect_events(|m| match m {
-        Ev::AudioStreamEvent(e) if e.stream_handle == stream => match &e.message {
-            Some(proto::audio_stream_event::Message::FrameReceived(f)) => Some(f.frame),
-            _ => None,
-        },
-        _ => None,
-    })
-}
-
-fn wait_eos(stream: u64) -> bool {
-    wait_event(5 * SECOND, |m| match m {
-        Ev::AudioStreamEvent(e)
-            if e.stream_handle == stream
-                && matches!(e.message, Some(proto::audio_stream_event::Message::Eos(_))) =>
-        {
-            Some(())
-        }
-        _ => None,
-    })
-    .is_some()
-}
 
 #[test]
 fn unqueued_capture_reaches_a_local_stream_resampled() {
@@ -132,7 +44,7 @@ fn unqueued_capture_reaches_a_local_stream_resampled() {
     );
 
     drop_handle(stream);
-    assert!(wait_eos(stream), "dropping the stream sends EOS");
+    assert!(wait_stream_eos(stream), "dropping the stream sends EOS");
     drop_handle(track);
     drop_handle(source);
     assert_no_panic();
@@ -144,7 +56,7 @@ fn dropping_the_track_ends_its_streams() {
     let track = audio_track(source);
     let stream = new_stream(track, 48_000, None);
     drop_handle(track);
-    assert!(wait_eos(stream));
+    assert!(wait_stream_eos(stream));
     drop_handle(stream);
     drop_handle(source);
 }

@@ -235,12 +235,15 @@ class ChildParticipant:
         *,
         env: Optional[dict[str, str]] = None,
         lifetime: float = 90.0,
+        script: Path = PARTICIPANT_SCRIPT,
         **token_kwargs: Any,
     ) -> "ChildParticipant":
+        """``script`` is the child program (room_participant.py unless told;
+        audio_participant.py takes the same arguments)."""
         token = server.token(identity, room_name, **token_kwargs)
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
-            str(PARTICIPANT_SCRIPT),
+            str(script),
             "--url",
             server.url,
             "--token",

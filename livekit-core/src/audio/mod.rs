@@ -1,6 +1,7 @@
 //! Audio: frames, resampling, audio processing, sources and streams.
 
 pub mod apm;
+pub mod codec;
 pub mod frame;
 pub mod resampler;
 pub mod source;

@@ -68,11 +68,9 @@ struct Convert {
 }
 
 impl NativeAudioStream {
-    /// Starts receiving from `source`.
-    pub fn new(
-        source: &NativeAudioSource,
-        options: AudioStreamOptions,
-    ) -> Result<Self, AudioStreamError> {
+    /// Checks that a stream with `options` can be made; returns the
+    /// samples per channel of one output frame.
+    pub fn validate(options: AudioStreamOptions) -> Result<usize, AudioStreamError> {
         let frame_size_ms = options.frame_size_ms.filter(|&ms| ms > 0).unwrap_or(10);
         let frame_len = options.sample_rate as u64 * frame_size_ms as u64 / 1000;
         if !(8_000..=192_000).contains(&options.sample_rate)
@@ -86,9 +84,18 @@ impl NativeAudioStream {
                 frame_size_ms,
             });
         }
+        Ok(frame_len as usize)
+    }
+
+    /// Starts receiving from `source`.
+    pub fn new(
+        source: &NativeAudioSource,
+        options: AudioStreamOptions,
+    ) -> Result<Self, AudioStreamError> {
+        let frame_len = Self::validate(options)?;
         let shared = Arc::new(Shared {
             options,
-            frame_len: frame_len as usize,
+            frame_len,
             convert: Mutex::new(Convert {
                 resampler: AudioResampler::new(),
                 pending: Vec::new(),

@@ -6,10 +6,12 @@
 //! when the event is forwarded.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use livekit_protocol as proto;
 
 use super::streams::{ByteStreamReader, ReaderSlot, TextStreamReader};
+use crate::track::RemoteAudioTrack;
 
 /// Kind of a data packet, by the channel it travelled on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -98,6 +100,50 @@ pub enum RoomEvent {
         identity: String,
         /// The track's SID.
         sid: String,
+    },
+    /// One of our tracks was published; comes after the publish call
+    /// returned.
+    LocalTrackPublished {
+        /// The track as the server describes it.
+        track: proto::TrackInfo,
+    },
+    /// One of our tracks was unpublished; comes before the unpublish call
+    /// returns.
+    LocalTrackUnpublished {
+        /// The server's SID of the track.
+        sid: String,
+    },
+    /// A remote participant subscribed to one of our tracks (the server
+    /// reports the first subscriber).
+    LocalTrackSubscribed {
+        /// The server's SID of the track.
+        sid: String,
+    },
+    /// We subscribed to a remote track and its media flows.
+    TrackSubscribed {
+        /// The publisher.
+        identity: String,
+        /// The publication's description.
+        info: proto::TrackInfo,
+        /// The track, with its audio source.
+        track: Arc<RemoteAudioTrack>,
+    },
+    /// A subscription ended (unsubscribed, unpublished or the publisher
+    /// left); the track's streams end with it.
+    TrackUnsubscribed {
+        /// The publisher.
+        identity: String,
+        /// The track's SID.
+        sid: String,
+    },
+    /// A remote track could not be subscribed to.
+    TrackSubscriptionFailed {
+        /// The publisher.
+        identity: String,
+        /// The track's SID.
+        sid: String,
+        /// Why.
+        error: String,
     },
     /// A track was muted (local or remote).
     TrackMuted {

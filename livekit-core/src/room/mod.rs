@@ -30,6 +30,7 @@ pub mod data;
 mod error;
 pub mod events;
 mod ice;
+mod media;
 mod negotiation;
 mod options;
 mod sender;
@@ -46,6 +47,7 @@ use tokio::sync::{mpsc, oneshot};
 pub use data::OutgoingData;
 pub use error::RoomError;
 pub use events::{ConnectionState, DataKind, RoomEvent};
+pub use media::{AudioPublishOptions, TrackPermission};
 pub use options::RoomOptions;
 pub use session::DEFAULT_DC_THRESHOLD;
 pub use streams::{
@@ -57,7 +59,8 @@ pub use streams::{
 use sender::DataItem;
 use session::Session;
 
-use crate::transport::TransportStats;
+use crate::track::{LocalAudioTrack, RemoteAudioTrack};
+use crate::transport::{StatsEntry, TransportStats};
 
 /// A connected room. Dropping it leaves the room.
 pub struct Room {
@@ -244,6 +247,66 @@ impl Room {
                 }),
             )
             .await
+    }
+
+    /// Publish a local audio track. Returns the server's description of
+    /// it; `LocalTrackPublished` follows on the event stream.
+    pub async fn publish_audio_track(
+        &self,
+        track: Arc<LocalAudioTrack>,
+        options: AudioPublishOptions,
+    ) -> Result<proto::TrackInfo, RoomError> {
+        self.session.publish_audio(track, options).await
+    }
+
+    /// Stop publishing the track with server SID `sid`.
+    /// `LocalTrackUnpublished` is on the event stream when this returns.
+    pub async fn unpublish_track(&self, sid: &str) -> Result<(), RoomError> {
+        self.session.unpublish(sid).await
+    }
+
+    /// Our published tracks, with the local track behind each.
+    pub fn local_publications(&self) -> Vec<(proto::TrackInfo, Arc<LocalAudioTrack>)> {
+        self.session.local_publications()
+    }
+
+    /// Mute or unmute a local track: a published one stops sending, tells
+    /// the server and reports `TrackMuted`/`TrackUnmuted`.
+    pub async fn set_track_muted(&self, track: &Arc<LocalAudioTrack>, muted: bool) {
+        self.session.set_local_muted(track, muted).await
+    }
+
+    /// Statistics of a published track's sender; `None` if the track is
+    /// not published in this room.
+    pub async fn local_track_stats(&self, track: &Arc<LocalAudioTrack>) -> Option<Vec<StatsEntry>> {
+        self.session.local_track_stats(track).await
+    }
+
+    /// Subscribe to a remote publication, or unsubscribe (which ends the
+    /// subscription with `TrackUnsubscribed` at once).
+    pub async fn set_subscribed(&self, sid: &str, subscribe: bool) -> Result<(), RoomError> {
+        self.session.set_subscribed(sid, subscribe).await
+    }
+
+    /// Ask the server to pause or resume sending a remote publication.
+    pub async fn set_publication_enabled(&self, sid: &str, enabled: bool) {
+        self.session.set_publication_enabled(sid, enabled).await
+    }
+
+    /// Replace who may subscribe to our tracks.
+    pub async fn set_track_permissions(
+        &self,
+        all_participants: bool,
+        permissions: Vec<TrackPermission>,
+    ) {
+        self.session
+            .set_track_permissions(all_participants, permissions)
+            .await
+    }
+
+    /// A remote track we are subscribed to, by SID.
+    pub fn remote_track(&self, sid: &str) -> Option<Arc<RemoteAudioTrack>> {
+        self.session.remote_track(sid)
     }
 
     /// The buffered-amount-low threshold of a channel.

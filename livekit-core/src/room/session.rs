@@ -19,6 +19,7 @@ use tokio::sync::{Notify, mpsc, oneshot, watch};
 use super::data;
 use super::error::RoomError;
 use super::events::{ConnectionState, DataKind, RoomEvent};
+use super::media::Media;
 use super::state::RoomState;
 use crate::transport::{
     DataChannel, DataChannelEvent, IceCandidateInit, PcState, PeerTransport, Target, TransportEvent,
@@ -44,6 +45,8 @@ pub(crate) struct Session {
     pub(super) publisher: PeerTransport,
     pub(super) subscriber: PeerTransport,
     pub(super) state: Mutex<RoomState>,
+    /// Published and subscribed tracks.
+    pub(super) media: Media,
     events: Mutex<Option<mpsc::UnboundedSender<RoomEvent>>>,
     /// Events produced while joining; `None` once joined.
     held_events: Mutex<Option<Vec<RoomEvent>>>,
@@ -94,6 +97,7 @@ impl Session {
             publisher,
             subscriber,
             state: Mutex::new(state),
+            media: Media::default(),
             events: Mutex::new(Some(events)),
             held_events: Mutex::new(Some(Vec::new())),
             reliable,
@@ -344,9 +348,16 @@ impl Session {
                 let mut state = self.state.lock();
                 let events = state.apply_participant_update(&update.participants);
                 let local = state.local.clone();
-                self.emit(events);
+                self.emit(self.with_media_events(events));
                 drop(state);
                 self.resolve_pending(&local);
+                self.retry_pending_tracks();
+            }
+            Response::TrackPublished(published) => self.on_track_published(published),
+            Response::TrackSubscribed(subscribed) => {
+                self.emit([RoomEvent::LocalTrackSubscribed {
+                    sid: subscribed.track_sid,
+                }]);
             }
             Response::RoomUpdate(update) => {
                 if let Some(room) = update.room {
@@ -365,11 +376,7 @@ impl Session {
                 let events = state.apply_quality(&quality.updates);
                 self.emit(events);
             }
-            Response::Mute(mute) => {
-                let mut state = self.state.lock();
-                let events = state.apply_local_mute(&mute.sid, mute.muted);
-                self.emit(events);
-            }
+            Response::Mute(mute) => self.on_server_mute(&mute.sid, mute.muted),
             Response::RefreshToken(token) => {
                 self.emit([RoomEvent::TokenRefreshed(token)]);
             }
@@ -417,6 +424,7 @@ impl Session {
             TransportEvent::DataChannel(channel) => {
                 self.spawn_channel_reader(channel);
             }
+            TransportEvent::Track(track) => self.on_remote_track(track),
         }
     }
 
@@ -526,6 +534,8 @@ impl Session {
         if self.closed.send_replace(true) {
             return;
         }
+        self.unpublish_all().await;
+        self.stop_subscriptions();
         if notify_server {
             self.send_signal(Request::Leave(proto::LeaveRequest {
                 reason,

@@ -90,9 +90,10 @@ impl RoomState {
         if info.version != 0 && info.version < self.local.version {
             return;
         }
+        // Our own tracks' mute changes are reported by the media layer when
+        // they happen, not when the server echoes them.
         let old = std::mem::replace(&mut self.local, info.clone());
         diff_fields(&old, info, events);
-        diff_mutes(&old, info, events);
     }
 
     fn update_remote(&mut self, info: &proto::ParticipantInfo, events: &mut Vec<RoomEvent>) {
@@ -224,24 +225,6 @@ impl RoomState {
                 })
             })
             .collect()
-    }
-
-    /// Apply a server `Mute` of one of our tracks.
-    pub fn apply_local_mute(&mut self, sid: &str, muted: bool) -> Vec<RoomEvent> {
-        let Some(track) = self.local.tracks.iter_mut().find(|t| t.sid == sid) else {
-            return Vec::new();
-        };
-        if track.muted == muted {
-            return Vec::new();
-        }
-        track.muted = muted;
-        let identity = self.local.identity.clone();
-        let sid = sid.to_owned();
-        vec![if muted {
-            RoomEvent::TrackMuted { identity, sid }
-        } else {
-            RoomEvent::TrackUnmuted { identity, sid }
-        }]
     }
 }
 

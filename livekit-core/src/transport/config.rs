@@ -16,6 +16,7 @@ use webrtc::peer_connection::{
     register_default_interceptors,
 };
 
+use super::audio_sender::AUDIO_LEVEL_URI;
 use super::{Result, TransportError};
 
 /// A STUN or TURN server, as the JoinResponse or `rtc_config` gives it.
@@ -90,7 +91,8 @@ impl TransportConfig {
 
     /// A media engine with the default codecs (Opus 48k/2 with
     /// `minptime=10;useinbandfec=1`, G722, PCMU, PCMA, VP8, VP9, H264, AV1,
-    /// H265 and their RTX), RED for audio unless disabled, and the default
+    /// H265 and their RTX), RED for audio unless disabled, the audio level
+    /// header extension, and the default
     /// interceptors (NACK, RTCP reports, TWCC receiver, simulcast header
     /// extensions) registered against it.
     pub(crate) fn media_engine(&self) -> Result<(MediaEngine, Registry)> {
@@ -108,12 +110,20 @@ impl TransportConfig {
                     codec.rtp_codec.mime_type = "audio/red".to_owned();
                     codec.rtp_codec.clock_rate = 48_000;
                     codec.rtp_codec.channels = 2;
-                    codec.rtp_codec.sdp_fmtp_line = "111/111".to_owned();
-                    codec.payload_type = 63;
+                    codec.rtp_codec.sdp_fmtp_line = RED_FMTP.to_owned();
+                    codec.payload_type = RED_PAYLOAD_TYPE;
                 },
             )
             .map_err(TransportError::engine)?;
         }
+        // The audio level of each packet (RFC 6464), which LiveKit's
+        // server reads for speaker detection. Not among the engine's
+        // defaults.
+        fill_then(
+            |extension| media_engine.register_header_extension(extension, "audio".into(), None),
+            |extension| extension.uri = AUDIO_LEVEL_URI.to_owned(),
+        )
+        .map_err(TransportError::engine)?;
         let registry = register_default_interceptors(Registry::new(), &mut media_engine)
             .map_err(TransportError::engine)?;
         Ok((media_engine, registry))
@@ -146,6 +156,18 @@ impl TransportConfig {
         builder.build()
     }
 }
+
+/// Opus's payload type among the engine's default codecs.
+pub(crate) const OPUS_PAYLOAD_TYPE: u8 = 111;
+
+/// Opus's format parameters among the engine's default codecs.
+pub(crate) const OPUS_FMTP: &str = "minptime=10;useinbandfec=1";
+
+/// RED's payload type, as libwebrtc and LiveKit number it.
+pub(crate) const RED_PAYLOAD_TYPE: u8 = 63;
+
+/// RED's format parameters: two Opus blocks (redundant and primary).
+pub(crate) const RED_FMTP: &str = "111/111";
 
 /// Build a `T` by default, let `fill` set its fields, and hand it to
 /// `consume`. `consume` comes first so that it fixes `T` (from the engine

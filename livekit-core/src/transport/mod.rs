@@ -19,6 +19,10 @@
 //! - `candidates`: the trickle JSON shape and the remote candidates held
 //!   until a description lets them be applied.
 //! - `stats`: the W3C stats entries read from the engine's report.
+//! - `audio_sender`: [`AudioSender`], the packets of a sendonly Opus track.
+//! - `remote_track`: [`RemoteTrack`], the packets of a received track.
+//! - `red`: RED (RFC 2198) packing and unpacking.
+//! - `stereo`: the stereo Opus parameters written into our offers.
 //!
 //! # Runtime
 //!
@@ -39,18 +43,26 @@
 //! - Synchronous answers (state, label, stream id, buffered amount) from
 //!   state kept current by the event tasks.
 
+mod audio_sender;
 mod candidates;
 mod config;
 mod data_channel;
+#[cfg(test)]
+mod media_tests;
 mod peer;
+mod red;
+mod remote_track;
 mod stats;
+mod stereo;
 #[cfg(test)]
 mod tests;
 
+pub use audio_sender::{AudioSender, AudioSenderOptions};
 pub use candidates::IceCandidateInit;
 pub use config::{IceServer, TransportConfig};
 pub use data_channel::{DataChannel, DataChannelEvent, DataChannelOptions};
 pub use peer::PeerTransport;
+pub use remote_track::{MediaKind, RemoteTrack, RtpPacket};
 pub use stats::{StatsEntry, TransportStats};
 
 /// Which of the two peer connections an event or a candidate belongs to.
@@ -90,6 +102,9 @@ pub enum TransportEvent {
     /// The remote side opened a data channel (the server does this on the
     /// subscriber PC).
     DataChannel(DataChannel),
+    /// The remote side sends a track (the server does this on the
+    /// subscriber PC). Reported once per track, at its first packet.
+    Track(RemoteTrack),
 }
 
 /// Errors of the transport layer, carried as text so the engine's

@@ -15,16 +15,20 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use webrtc::data_channel::DataChannel as EngineChannel;
+use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
     PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCIceConnectionState,
     RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSessionDescription, StatsSelector,
 };
+use webrtc::rtp_transceiver::{RTCRtpSenderId, RtpTransceiver};
 use webrtc::runtime::TokioRuntime;
 
 use super::candidates::{IceCandidateInit, Negotiation, first_mid};
 use super::config::{JoinTuning, TransportConfig, fill_then};
 use super::data_channel::{DataChannel, DataChannelOptions, OpenWatch};
+use super::remote_track::RemoteTrack;
 use super::stats::{TransportStats, from_report};
+use super::stereo::add_stereo;
 use super::{PcState, Result, Target, TransportError, TransportEvent};
 
 /// One peer connection.
@@ -42,8 +46,9 @@ pub struct PeerTransport {
     negotiation: tokio::sync::Mutex<Negotiation>,
 }
 
-/// State the handler and the transport both see.
-struct Shared {
+/// State the handler, the transport and its media handles see. Media
+/// handles hold it weakly, so they do not keep the event channel open.
+pub(super) struct Shared {
     target: Target,
     events: mpsc::UnboundedSender<(Target, TransportEvent)>,
     state: AtomicU8,
@@ -61,6 +66,16 @@ struct Shared {
     poking: AtomicBool,
     /// [`request_flush_pokes`] is enabled (always, but for comparisons).
     flush_pokes: bool,
+    /// Remote descriptions applied so far: media handles re-read what was
+    /// negotiated when it changes.
+    negotiations: AtomicU64,
+    /// Transceivers of stereo audio senders, by sender, whose offers need
+    /// the stereo Opus parameters.
+    pub(super) stereo: parking_lot::Mutex<Vec<(RTCRtpSenderId, Arc<dyn RtpTransceiver>)>>,
+    /// Remote tracks announced and not ended.
+    remote_tracks: parking_lot::Mutex<Vec<RemoteTrack>>,
+    /// RED is in the media engine (not disabled by the configuration).
+    pub(super) red_registered: bool,
 }
 
 impl Shared {
@@ -77,6 +92,22 @@ impl Shared {
     /// The connection, once built.
     fn pc(&self) -> Option<Weak<dyn PeerConnection>> {
         self.pc.get().cloned()
+    }
+
+    /// Whether the transport was closed.
+    pub(super) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Current connection state.
+    pub(super) fn state(&self) -> PcState {
+        PcState::from_u8(self.state.load(Ordering::Acquire))
+    }
+
+    /// How many remote descriptions were applied: changes when what was
+    /// negotiated may have.
+    pub(super) fn negotiation_round(&self) -> u64 {
+        self.negotiations.load(Ordering::Acquire)
     }
 
     /// Some channel we created has not opened (or closed) yet.
@@ -231,6 +262,32 @@ impl Handler {
         let channel = DataChannel::remote(channel, self.shared.pc()).await;
         self.shared.emit(TransportEvent::DataChannel(channel));
     }
+
+    /// The engine announces a remote track at its first packet, once per
+    /// track id for the connection's life; the check here keeps it once
+    /// even if that changes.
+    async fn track(&self, track: Arc<dyn TrackRemote>) {
+        if self.shared.is_closed() {
+            return;
+        }
+        if self
+            .shared
+            .remote_tracks
+            .lock()
+            .iter()
+            .any(|known| known.wraps(&track))
+        {
+            return;
+        }
+        let remote =
+            RemoteTrack::start(track, self.shared.pc(), Arc::downgrade(&self.shared)).await;
+        {
+            let mut tracks = self.shared.remote_tracks.lock();
+            tracks.retain(|t| !t.is_ended());
+            tracks.push(remote.clone());
+        }
+        self.shared.emit(TransportEvent::Track(remote));
+    }
 }
 
 /// The engine's handler trait is declared with `async_trait`; this is what
@@ -284,6 +341,17 @@ impl PeerConnectionEventHandler for Handler {
     {
         Box::pin(self.data_channel(channel))
     }
+
+    fn on_track<'life0, 'async_trait>(
+        &'life0 self,
+        track: Arc<dyn TrackRemote>,
+    ) -> HandlerFuture<'async_trait>
+    where
+        'life0: 'async_trait,
+        Self: 'async_trait,
+    {
+        Box::pin(self.track(track))
+    }
 }
 
 impl PeerTransport {
@@ -314,6 +382,7 @@ impl PeerTransport {
             ));
         }
         let (media_engine, registry) = config.media_engine()?;
+        let red_registered = !config.disable_red;
         let shared = Arc::new(Shared {
             target,
             events,
@@ -325,6 +394,10 @@ impl PeerTransport {
             poke_requests: AtomicU64::new(0),
             poking: AtomicBool::new(false),
             flush_pokes: tuning.flush_pokes,
+            negotiations: AtomicU64::new(0),
+            stereo: parking_lot::Mutex::new(Vec::new()),
+            remote_tracks: parking_lot::Mutex::new(Vec::new()),
+            red_registered,
         });
         let handler = Arc::new(Handler {
             shared: Arc::clone(&shared),
@@ -355,7 +428,17 @@ impl PeerTransport {
         self.target
     }
 
-    fn check_open(&self) -> Result<()> {
+    /// The engine's connection, for the media modules.
+    pub(super) fn engine(&self) -> &Arc<dyn PeerConnection> {
+        &self.pc
+    }
+
+    /// The state shared with the handler, for the media modules.
+    pub(super) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    pub(super) fn check_open(&self) -> Result<()> {
         if self.shared.closed.load(Ordering::Acquire) {
             Err(TransportError::Closed)
         } else {
@@ -392,6 +475,11 @@ impl PeerTransport {
 
     /// Create an offer, set it as the local description and return its SDP.
     ///
+    /// The returned SDP carries the stereo Opus parameters of stereo audio
+    /// senders, which the engine's own description (see
+    /// [`local_sdp`](Self::local_sdp)) cannot: the engine refuses an edited
+    /// local description, and only the remote side needs them.
+    ///
     /// With `ice_restart` the offer carries new ICE credentials; remote
     /// candidates are then held until its answer is applied, since they
     /// belong to the new ICE generation.
@@ -407,8 +495,8 @@ impl PeerTransport {
         )
         .await
         .map_err(TransportError::engine)?;
-        let sdp = offer.sdp.clone();
-        self.note_local(&sdp);
+        self.note_local(&offer.sdp);
+        let sdp = self.with_stereo(&offer.sdp).await;
         self.pc
             .set_local_description(offer)
             .await
@@ -432,8 +520,64 @@ impl PeerTransport {
             .map_err(TransportError::engine)?;
         negotiation.remote_set = true;
         negotiation.ice_restart_pending = false;
+        self.shared.negotiations.fetch_add(1, Ordering::AcqRel);
         self.apply_held(&mut negotiation).await;
         Ok(())
+    }
+
+    /// The offer's SDP with the stereo Opus parameters in the sections of
+    /// stereo senders (see `stereo`).
+    async fn with_stereo(&self, offer: &str) -> String {
+        let transceivers: Vec<Arc<dyn RtpTransceiver>> = self
+            .shared
+            .stereo
+            .lock()
+            .iter()
+            .map(|(_, t)| Arc::clone(t))
+            .collect();
+        if transceivers.is_empty() {
+            return offer.to_owned();
+        }
+        let mut mids = Vec::new();
+        for transceiver in transceivers {
+            if let Ok(Some(mid)) = transceiver.mid().await {
+                mids.push(mid);
+            }
+        }
+        add_stereo(offer, &mids)
+    }
+
+    /// End the remote tracks whose media section no longer receives, after
+    /// a remote offer: the engine keeps their streams open.
+    async fn end_unreceived_tracks(&self) {
+        let tracks: Vec<RemoteTrack> = self.shared.remote_tracks.lock().clone();
+        if tracks.is_empty() {
+            return;
+        }
+        let transceivers = self.pc.get_transceivers().await;
+        let mut receiving = Vec::new();
+        for transceiver in &transceivers {
+            let Ok(Some(receiver)) = transceiver.receiver().await else {
+                continue;
+            };
+            let direction = transceiver.current_direction().await;
+            if direction.is_ok_and(|d| d.has_recv()) {
+                receiving.push(receiver.id());
+            }
+        }
+        for track in &tracks {
+            if let Some(receiver) = track.receiver()
+                && !receiving.contains(&receiver.id())
+            {
+                log::debug!(
+                    "{:?}: remote track {} no longer received",
+                    self.target,
+                    track.track_id()
+                );
+                track.end();
+            }
+        }
+        self.shared.remote_tracks.lock().retain(|t| !t.is_ended());
     }
 
     /// Apply a remote offer, create the answer, set it locally and return
@@ -447,6 +591,7 @@ impl PeerTransport {
             .await
             .map_err(TransportError::engine)?;
         negotiation.remote_set = true;
+        self.shared.negotiations.fetch_add(1, Ordering::AcqRel);
         let answer = self
             .pc
             .create_answer(None)
@@ -459,6 +604,7 @@ impl PeerTransport {
             .await
             .map_err(TransportError::engine)?;
         self.apply_held(&mut negotiation).await;
+        self.end_unreceived_tracks().await;
         Ok(sdp)
     }
 
@@ -546,6 +692,9 @@ impl PeerTransport {
             log::debug!("{:?}: close: {e}", self.target);
         }
         self.shared.set_state(PcState::Closed);
+        for track in self.shared.remote_tracks.lock().drain(..) {
+            track.end();
+        }
         self.shared.emit(TransportEvent::State(PcState::Closed));
     }
 

@@ -16,9 +16,9 @@ use super::*;
 
 /// Generous bound for anything that should take milliseconds, so a loaded
 /// machine does not fail the suite.
-const WAIT: Duration = Duration::from_secs(10);
+pub(super) const WAIT: Duration = Duration::from_secs(10);
 
-fn loopback_config() -> TransportConfig {
+pub(super) fn loopback_config() -> TransportConfig {
     TransportConfig {
         udp_addrs: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
         ..TransportConfig::default()
@@ -26,15 +26,17 @@ fn loopback_config() -> TransportConfig {
 }
 
 /// One transport, with its events routed: candidates to the other side,
-/// states into a watch, remote-opened channels into a queue.
-struct Side {
-    transport: Arc<PeerTransport>,
-    state: watch::Receiver<PcState>,
+/// states into a watch, remote-opened channels and remote tracks into
+/// queues.
+pub(super) struct Side {
+    pub(super) transport: Arc<PeerTransport>,
+    pub(super) state: watch::Receiver<PcState>,
     channels: mpsc::UnboundedReceiver<DataChannel>,
+    pub(super) tracks: mpsc::UnboundedReceiver<RemoteTrack>,
 }
 
 impl Side {
-    async fn wait_state(&mut self, wanted: PcState) {
+    pub(super) async fn wait_state(&mut self, wanted: PcState) {
         let reached = matches!(
             timeout(WAIT, self.state.wait_for(|s| *s == wanted)).await,
             Ok(Ok(_))
@@ -62,9 +64,11 @@ fn route(
 ) -> (
     watch::Receiver<PcState>,
     mpsc::UnboundedReceiver<DataChannel>,
+    mpsc::UnboundedReceiver<RemoteTrack>,
 ) {
     let (state_tx, state_rx) = watch::channel(PcState::New);
     let (channel_tx, channel_rx) = mpsc::unbounded_channel();
+    let (track_tx, track_rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         while let Some((_, event)) = events.recv().await {
             match event {
@@ -85,39 +89,52 @@ fn route(
                 TransportEvent::DataChannel(channel) => {
                     let _ = channel_tx.send(channel);
                 }
+                TransportEvent::Track(track) => {
+                    let _ = track_tx.send(track);
+                }
             }
         }
     });
-    (state_rx, channel_rx)
+    (state_rx, channel_rx, track_rx)
 }
 
 /// A publisher and a subscriber, routed to each other, not negotiated.
 async fn pair_with(tuning: JoinTuning) -> (Side, Side) {
+    pair_with_configs(tuning, loopback_config(), loopback_config()).await
+}
+
+/// [`pair_with`] with each side's configuration given.
+pub(super) async fn pair_with_configs(
+    tuning: JoinTuning,
+    publisher_config: TransportConfig,
+    subscriber_config: TransportConfig,
+) -> (Side, Side) {
     init_test_log();
     let (pub_tx, pub_rx) = mpsc::unbounded_channel();
     let (sub_tx, sub_rx) = mpsc::unbounded_channel();
-    let publisher =
-        PeerTransport::with_tuning(Target::Publisher, loopback_config(), pub_tx, tuning)
-            .await
-            .expect("publisher");
+    let publisher = PeerTransport::with_tuning(Target::Publisher, publisher_config, pub_tx, tuning)
+        .await
+        .expect("publisher");
     let subscriber =
-        PeerTransport::with_tuning(Target::Subscriber, loopback_config(), sub_tx, tuning)
+        PeerTransport::with_tuning(Target::Subscriber, subscriber_config, sub_tx, tuning)
             .await
             .expect("subscriber");
     let publisher = Arc::new(publisher);
     let subscriber = Arc::new(subscriber);
-    let (pub_state, pub_channels) = route(pub_rx, Arc::downgrade(&subscriber));
-    let (sub_state, sub_channels) = route(sub_rx, Arc::downgrade(&publisher));
+    let (pub_state, pub_channels, pub_tracks) = route(pub_rx, Arc::downgrade(&subscriber));
+    let (sub_state, sub_channels, sub_tracks) = route(sub_rx, Arc::downgrade(&publisher));
     (
         Side {
             transport: publisher,
             state: pub_state,
             channels: pub_channels,
+            tracks: pub_tracks,
         },
         Side {
             transport: subscriber,
             state: sub_state,
             channels: sub_channels,
+            tracks: sub_tracks,
         },
     )
 }
@@ -140,7 +157,7 @@ async fn wait_held(transport: &PeerTransport) {
 /// One offer/answer round. With `hold`, each side is made to receive the
 /// other's candidates before the description they need, so they must be
 /// held.
-async fn negotiate(publisher: &Side, subscriber: &Side, ice_restart: bool, hold: bool) {
+pub(super) async fn negotiate(publisher: &Side, subscriber: &Side, ice_restart: bool, hold: bool) {
     let offer = publisher
         .transport
         .create_offer(ice_restart)
@@ -581,6 +598,7 @@ async fn stats_after_connecting() {
                     );
                 }
             }
+            other => panic!("media entry in the connection's stats: {other:?}"),
         }
     }
     assert!(peer_connection, "no peer-connection entry: {stats:#?}");

@@ -19,6 +19,7 @@
 //! - [`data`]: transcriptions, chat, SIP DTMF, the legacy stream packets,
 //!   and stream infos, options and errors.
 //! - [`stats`]: transport statistics as `RtcStats`.
+//! - [`rtp_stats`]: a subscribed track's receive statistics.
 
 // The room handlers that call these are being written; until they land the
 // functions are only used by the tests below them.
@@ -27,5 +28,6 @@
 pub mod data;
 pub mod participant;
 pub mod room;
+pub mod rtp_stats;
 pub mod stats;
 pub mod track;

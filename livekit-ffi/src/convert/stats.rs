@@ -16,8 +16,17 @@ pub fn transport_stats_to_ffi(stats: TransportStats) -> Vec<proto::RtcStats> {
     stats.entries.into_iter().map(rtc_stats_to_ffi).collect()
 }
 
+/// Any list of entries (a sender's, a receiver's).
+pub fn entries_to_ffi(entries: Vec<StatsEntry>) -> Vec<proto::RtcStats> {
+    entries.into_iter().map(rtc_stats_to_ffi).collect()
+}
+
 /// One statistics entry.
 pub fn rtc_stats_to_ffi(entry: StatsEntry) -> proto::RtcStats {
+    let entry = match super::rtp_stats::rtp_entry_to_ffi(entry) {
+        Ok(stats) => return proto::RtcStats { stats: Some(stats) },
+        Err(entry) => entry,
+    };
     let stats = match entry {
         StatsEntry::PeerConnection {
             id,
@@ -161,6 +170,13 @@ pub fn rtc_stats_to_ffi(entry: StatsEntry) -> proto::RtcStats {
                 Stats::RemoteCandidate(proto::rtc_stats::RemoteCandidate { rtc, candidate })
             }
         }
+        // Mapped by `rtp_entry_to_ffi` above, so never reached.
+        StatsEntry::Codec { .. }
+        | StatsEntry::OutboundRtp { .. }
+        | StatsEntry::InboundRtp { .. }
+        | StatsEntry::RemoteInboundRtp { .. }
+        | StatsEntry::RemoteOutboundRtp { .. }
+        | StatsEntry::MediaSource { .. } => return proto::RtcStats { stats: None },
     };
     proto::RtcStats { stats: Some(stats) }
 }

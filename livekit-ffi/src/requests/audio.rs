@@ -1,14 +1,19 @@
 //! Audio sources, captures and streams.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use livekit_core::audio::frame::AudioFrame;
 use livekit_core::audio::source::{Capture, NativeAudioSource};
 use livekit_core::audio::stream::{AudioStreamOptions, NativeAudioStream};
 
+use tokio::sync::watch;
+
 use super::async_id;
 use super::buffers::{host_slice, sample_count};
+use super::room::FfiParticipant;
 use super::track::FfiTrack;
+use crate::convert;
 use crate::error::{FfiError, FfiResult};
 use crate::handles::FfiHandleId;
 use crate::proto;
@@ -113,25 +118,52 @@ impl Drop for FfiAudioStream {
     }
 }
 
-/// `NewAudioStreamRequest` on a local audio track.
+/// The object behind a participant audio-stream handle: dropping it stops
+/// the task that follows the participant's tracks.
+struct FfiParticipantAudioStream {
+    _stop: watch::Sender<()>,
+}
+
+fn stream_options(
+    sample_rate: Option<u32>,
+    num_channels: Option<u32>,
+    frame_size_ms: Option<u32>,
+    queue_size_frames: Option<u32>,
+) -> AudioStreamOptions {
+    AudioStreamOptions {
+        sample_rate: sample_rate.unwrap_or(48_000),
+        num_channels: num_channels.unwrap_or(1),
+        frame_size_ms,
+        queue_size_frames,
+    }
+}
+
+/// `NewAudioStreamRequest` on a local or a subscribed audio track.
 pub fn new_stream(
     server: &'static FfiServer,
     request: proto::NewAudioStreamRequest,
 ) -> FfiResult<proto::NewAudioStreamResponse> {
     let track = server.handles.get::<FfiTrack>(request.track_handle)?;
-    let (source, track_alive) = match &*track {
-        FfiTrack::LocalAudio { track, alive } => (track.source().clone(), alive.subscribe()),
-        _ => return Err(FfiError::invalid("NewAudioStream needs an audio track")),
+    let (source, track_alive, ended) = match &*track {
+        FfiTrack::LocalAudio { track, alive } => (track.source().clone(), alive.subscribe(), None),
+        FfiTrack::RemoteAudio { track, alive } => (
+            track.source().clone(),
+            alive.subscribe(),
+            Some(track.ended()),
+        ),
+        FfiTrack::LocalVideo { .. } => {
+            return Err(FfiError::invalid("NewAudioStream needs an audio track"));
+        }
     };
     if request.audio_filter_module_id.is_some() {
         log::warn!("audio filter plugins are not supported; the stream runs unfiltered");
     }
-    let options = AudioStreamOptions {
-        sample_rate: request.sample_rate.unwrap_or(48_000),
-        num_channels: request.num_channels.unwrap_or(1),
-        frame_size_ms: request.frame_size_ms,
-        queue_size_frames: request.queue_size_frames,
-    };
+    let options = stream_options(
+        request.sample_rate,
+        request.num_channels,
+        request.frame_size_ms,
+        request.queue_size_frames,
+    );
     let stream = Arc::new(
         NativeAudioStream::new(&source, options)
             .map_err(|err| FfiError::invalid(err.to_string()))?,
@@ -139,9 +171,11 @@ pub fn new_stream(
     let id = server.handles.insert(FfiAudioStream {
         stream: stream.clone(),
     });
-    server
-        .runtime()
-        .spawn(forward_frames(server, id, stream, track_alive));
+    server.runtime().spawn(async move {
+        forward_frames(server, id, &stream, track_alive, ended).await;
+        stream.close();
+        send_eos(server, id);
+    });
     Ok(proto::NewAudioStreamResponse {
         stream: proto::OwnedAudioStream {
             handle: proto::FfiOwnedHandle { id },
@@ -152,18 +186,112 @@ pub fn new_stream(
     })
 }
 
-/// Sends each frame of a stream as an event, then EOS once the stream's
-/// handle or its track's handle is dropped.
+/// `AudioStreamFromParticipantRequest`: a stream that follows whichever
+/// subscribed audio track the participant has for the source, across
+/// unpublish and republish, until its handle is dropped or the participant
+/// leaves.
+pub fn stream_from_participant(
+    server: &'static FfiServer,
+    request: proto::AudioStreamFromParticipantRequest,
+) -> FfiResult<proto::AudioStreamFromParticipantResponse> {
+    let participant = server
+        .handles
+        .get::<FfiParticipant>(request.participant_handle)?;
+    if participant.local {
+        return Err(FfiError::invalid(
+            "AudioStreamFromParticipant needs a remote participant",
+        ));
+    }
+    let room = participant.room.clone();
+    let identity = participant.identity.clone();
+    let source = request
+        .track_source
+        .and_then(|s| proto::TrackSource::try_from(s).ok())
+        .map(convert::track::track_source_from_ffi);
+    let options = stream_options(
+        request.sample_rate,
+        request.num_channels,
+        request.frame_size_ms,
+        request.queue_size_frames,
+    );
+    // Validate the format now, so a bad request fails here and not later.
+    NativeAudioStream::validate(options).map_err(|err| FfiError::invalid(err.to_string()))?;
+    let (stop, mut stopped) = watch::channel(());
+    let id = server
+        .handles
+        .insert(FfiParticipantAudioStream { _stop: stop });
+    server.runtime().spawn(async move {
+        loop {
+            let Some(ffi_room) = room.upgrade() else {
+                break;
+            };
+            if ffi_room.room.is_closed() {
+                break;
+            }
+            let Some(info) = ffi_room.room.remote_participant(&identity) else {
+                break;
+            };
+            let track = info
+                .tracks
+                .iter()
+                .filter(|t| t.r#type == livekit_protocol::TrackType::Audio as i32)
+                .filter(|t| source.is_none_or(|s| t.source() == s))
+                .find_map(|t| ffi_room.room.remote_track(&t.sid));
+            drop(ffi_room);
+            match track {
+                Some(track) => {
+                    let Ok(stream) = NativeAudioStream::new(track.source(), options) else {
+                        break;
+                    };
+                    forward_frames(server, id, &stream, stopped.clone(), Some(track.ended())).await;
+                    stream.close();
+                }
+                None => {
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                        _ = stopped.changed() => {}
+                    }
+                }
+            }
+            if stopped.has_changed().is_err() {
+                break;
+            }
+        }
+        send_eos(server, id);
+    });
+    Ok(proto::AudioStreamFromParticipantResponse {
+        stream: proto::OwnedAudioStream {
+            handle: proto::FfiOwnedHandle { id },
+            info: proto::AudioStreamInfo {
+                r#type: request.r#type,
+            },
+        },
+    })
+}
+
+/// Sends each frame of a stream as an event until the stream ends, the
+/// watched handle is dropped, or the remote track's subscription ends.
 async fn forward_frames(
     server: &'static FfiServer,
     stream_handle: FfiHandleId,
-    stream: Arc<NativeAudioStream>,
-    mut track_alive: tokio::sync::watch::Receiver<()>,
+    stream: &NativeAudioStream,
+    mut alive: watch::Receiver<()>,
+    ended: Option<watch::Receiver<bool>>,
 ) {
+    let mut ended = ended;
     loop {
+        let track_ended = async {
+            match ended.as_mut() {
+                Some(ended) => {
+                    let _ = ended.wait_for(|e| *e).await;
+                }
+                None => std::future::pending().await,
+            }
+        };
         let frame = tokio::select! {
             frame = stream.next() => frame,
-            _ = track_alive.changed() => None,
+            _ = alive.changed() => None,
+            _ = track_ended => None,
         };
         let Some(frame) = frame else { break };
         let event = proto::audio_stream_event::Message::FrameReceived(proto::AudioFrameReceived {
@@ -176,7 +304,9 @@ async fn forward_frames(
             },
         ));
     }
-    stream.close();
+}
+
+fn send_eos(server: &FfiServer, stream_handle: FfiHandleId) {
     server.send_event(proto::ffi_event::Message::AudioStreamEvent(
         proto::AudioStreamEvent {
             stream_handle,

@@ -39,6 +39,19 @@ pub fn handle(server: &'static FfiServer, request: proto::FfiRequest) -> FfiResu
         Req::CreateVideoTrack(r) => Res::CreateVideoTrack(track::create_video(server, r)?),
         Req::LocalTrackMute(r) => Res::LocalTrackMute(track::local_mute(server, r)?),
         Req::GetStats(r) => Res::GetStats(track::get_stats(server, r)?),
+        Req::EnableRemoteTrack(r) => Res::EnableRemoteTrack(track::enable_remote(server, r)?),
+        Req::PublishTrack(r) => Res::PublishTrack(room::publish_track(server, r)?),
+        Req::UnpublishTrack(r) => Res::UnpublishTrack(room::unpublish_track(server, r)?),
+        Req::SetSubscribed(r) => Res::SetSubscribed(room::set_subscribed(server, r)?),
+        Req::EnableRemoteTrackPublication(r) => {
+            Res::EnableRemoteTrackPublication(room::enable_publication(server, r)?)
+        }
+        Req::SetTrackSubscriptionPermissions(r) => {
+            Res::SetTrackSubscriptionPermissions(room::set_permissions(server, r)?)
+        }
+        Req::AudioStreamFromParticipant(r) => {
+            Res::AudioStreamFromParticipant(audio::stream_from_participant(server, r)?)
+        }
 
         // Signal processing.
         Req::NewAudioResampler(_) => Res::NewAudioResampler(dsp::new_resampler(server)),

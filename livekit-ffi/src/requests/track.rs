@@ -3,12 +3,13 @@
 use std::sync::Arc;
 
 use livekit_core::audio::source::NativeAudioSource;
-use livekit_core::track::{LocalAudioTrack, LocalVideoTrack, TrackCommon};
+use livekit_core::track::{LocalAudioTrack, LocalVideoTrack, RemoteAudioTrack, TrackCommon};
 use livekit_core::video::source::NativeVideoSource;
 use tokio::sync::watch;
 
 use super::async_id;
-use crate::error::FfiResult;
+use crate::convert;
+use crate::error::{FfiError, FfiResult};
 use crate::proto;
 use crate::server::FfiServer;
 
@@ -32,6 +33,13 @@ pub enum FfiTrack {
         /// Closed when the handle is dropped.
         alive: watch::Sender<()>,
     },
+    /// A remote audio track a room subscribed to.
+    RemoteAudio {
+        /// The engine's track.
+        track: Arc<RemoteAudioTrack>,
+        /// Closed when the handle is dropped.
+        alive: watch::Sender<()>,
+    },
 }
 
 impl FfiTrack {
@@ -39,6 +47,7 @@ impl FfiTrack {
         match self {
             Self::LocalAudio { track, .. } => track.common(),
             Self::LocalVideo { track, .. } => track.common(),
+            Self::RemoteAudio { track, .. } => track.common(),
         }
     }
 }
@@ -94,33 +103,121 @@ pub fn create_video(
     })
 }
 
-/// `LocalTrackMuteRequest` on a track that is not published: only the
-/// track's own state changes.
-pub fn local_mute(
+/// A handle for a remote audio track a room subscribed to.
+pub fn owned_remote_audio(
     server: &FfiServer,
+    track: Arc<RemoteAudioTrack>,
+    info: &livekit_protocol::TrackInfo,
+) -> proto::OwnedTrack {
+    let info = proto::TrackInfo {
+        sid: info.sid.clone(),
+        name: info.name.clone(),
+        kind: proto::TrackKind::KindAudio as i32,
+        stream_state: proto::StreamState::StateActive as i32,
+        muted: info.muted,
+        remote: true,
+    };
+    let id = server.handles.insert(FfiTrack::RemoteAudio {
+        track,
+        alive: watch::channel(()).0,
+    });
+    proto::OwnedTrack {
+        handle: proto::FfiOwnedHandle { id },
+        info,
+    }
+}
+
+/// `LocalTrackMuteRequest`. A published audio track also stops sending,
+/// tells the server and raises `TrackMuted`/`TrackUnmuted`, which happens
+/// in the background; the answer is the requested state.
+pub fn local_mute(
+    server: &'static FfiServer,
     request: proto::LocalTrackMuteRequest,
 ) -> FfiResult<proto::LocalTrackMuteResponse> {
     let track = server.handles.get::<FfiTrack>(request.track_handle)?;
-    track.common().set_muted(request.mute);
+    match &*track {
+        FfiTrack::LocalAudio { track, .. } => {
+            let rooms = super::room::rooms_publishing(track);
+            if rooms.is_empty() {
+                track.common().set_muted(request.mute);
+            } else {
+                let track = track.clone();
+                server.runtime().spawn(async move {
+                    for room in rooms {
+                        room.room.set_track_muted(&track, request.mute).await;
+                    }
+                });
+                return Ok(proto::LocalTrackMuteResponse {
+                    muted: request.mute,
+                });
+            }
+        }
+        FfiTrack::LocalVideo { track, .. } => {
+            track.common().set_muted(request.mute);
+        }
+        FfiTrack::RemoteAudio { .. } => {
+            return Err(FfiError::invalid("LocalTrackMute needs a local track"));
+        }
+    }
     Ok(proto::LocalTrackMuteResponse {
         muted: track.common().is_muted(),
     })
 }
 
-/// `GetStatsRequest`: a track that is not published has no RTP sender to
-/// report on, which the callback says.
-pub fn get_stats(
+/// `EnableRemoteTrackRequest`: only the local delivery changes.
+pub fn enable_remote(
     server: &FfiServer,
+    request: proto::EnableRemoteTrackRequest,
+) -> FfiResult<proto::EnableRemoteTrackResponse> {
+    let track = server.handles.get::<FfiTrack>(request.track_handle)?;
+    let FfiTrack::RemoteAudio { track, .. } = &*track else {
+        return Err(FfiError::invalid("EnableRemoteTrack needs a remote track"));
+    };
+    track.set_enabled(request.enabled);
+    Ok(proto::EnableRemoteTrackResponse {
+        enabled: track.is_enabled(),
+    })
+}
+
+/// `GetStatsRequest`: the RTP sender's statistics of a published track, or
+/// the receiver's of a subscribed one; an error in the callback otherwise.
+pub fn get_stats(
+    server: &'static FfiServer,
     request: proto::GetStatsRequest,
 ) -> FfiResult<proto::GetStatsResponse> {
-    server.handles.get::<FfiTrack>(request.track_handle)?;
+    let track = server.handles.get::<FfiTrack>(request.track_handle)?;
     let async_id = async_id(server, request.request_async_id);
-    server.send_event(proto::ffi_event::Message::GetStats(
-        proto::GetStatsCallback {
-            async_id,
-            error: Some("the track is not published, so it has no statistics".into()),
-            stats: Vec::new(),
-        },
-    ));
+    server.runtime().spawn(async move {
+        let result = match &*track {
+            FfiTrack::LocalAudio { track, .. } => {
+                let rooms = super::room::rooms_publishing(track);
+                match rooms.first() {
+                    Some(room) => match room.room.local_track_stats(track).await {
+                        Some(entries) => Ok(convert::stats::entries_to_ffi(entries)),
+                        None => Err("the track is not published"),
+                    },
+                    None => Err("the track is not published, so it has no statistics"),
+                }
+            }
+            FfiTrack::RemoteAudio { track, .. } => Ok(convert::rtp_stats::remote_audio_to_ffi(
+                track.common().sid(),
+                &track.stats(),
+            )),
+            FfiTrack::LocalVideo { .. } => {
+                Err("the track is not published, so it has no statistics")
+            }
+        };
+        let (error, stats) = match result {
+            Ok(stats) => (None, stats),
+            Err(error) => (Some(error.to_owned()), Vec::new()),
+        };
+        server.send_event(proto::ffi_event::Message::GetStats(
+            proto::GetStatsCallback {
+                async_id,
+                error,
+                stats,
+            },
+        ));
+    });
     Ok(proto::GetStatsResponse { async_id })
 }

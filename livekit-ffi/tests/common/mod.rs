@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod audio;
 pub mod room;
 
 use std::sync::{Condvar, Mutex, Once};

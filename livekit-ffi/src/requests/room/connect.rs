@@ -91,6 +91,7 @@ pub fn connect(
             ready: Notify::new(),
             eos: watch::channel(false).0,
             send_reports: super::local::spawn_send_reporter(server),
+            media: Default::default(),
         });
         server.handles.insert_with_id(handle, ffi_room.clone());
         super::register(&ffi_room);
@@ -139,7 +140,7 @@ fn connect_result(server: &FfiServer, ffi_room: &Arc<FfiRoom>) -> proto::connect
             publications: info
                 .tracks
                 .iter()
-                .map(|track| owned_publication(server, ffi_room, &info.identity, track, true))
+                .map(|track| owned_publication(server, ffi_room, track, true))
                 .collect(),
         })
         .collect();
@@ -187,13 +188,11 @@ pub(super) fn owned_participant(
 pub(super) fn owned_publication(
     server: &FfiServer,
     ffi_room: &Arc<FfiRoom>,
-    identity: &str,
     track: &lp::TrackInfo,
     remote: bool,
 ) -> proto::OwnedTrackPublication {
     let id = server.handles.insert(FfiPublication {
         room: Arc::downgrade(ffi_room),
-        identity: identity.to_owned(),
         sid: track.sid.clone(),
     });
     proto::OwnedTrackPublication {

@@ -22,8 +22,19 @@ pub(super) async fn forward(
 ) {
     while let Some(event) = events.recv().await {
         let started = Instant::now();
+        // Brief §3: the PublishTrack callback goes out first.
+        if let RoomEvent::LocalTrackPublished { track } = &event {
+            ffi_room.media.wait_published(&track.sid).await;
+        }
+        let unpublished = match &event {
+            RoomEvent::LocalTrackUnpublished { sid } => Some(sid.clone()),
+            _ => None,
+        };
         if let Some(message) = to_ffi(server, &ffi_room, event) {
             send(server, &ffi_room, message);
+        }
+        if let Some(sid) = unpublished {
+            ffi_room.media.mark_unpublished(&sid);
         }
         if started.elapsed() > Duration::from_secs(10) {
             log::warn!("delivering a room event took {:?}", started.elapsed());
@@ -151,7 +162,7 @@ fn to_ffi(server: &FfiServer, ffi_room: &Arc<FfiRoom>, event: RoomEvent) -> Opti
         }),
         RoomEvent::TrackPublished { identity, track } => {
             Ev::TrackPublished(proto::TrackPublished {
-                publication: owned_publication(server, ffi_room, &identity, &track, true),
+                publication: owned_publication(server, ffi_room, &track, true),
                 participant_identity: identity,
             })
         }
@@ -161,6 +172,42 @@ fn to_ffi(server: &FfiServer, ffi_room: &Arc<FfiRoom>, event: RoomEvent) -> Opti
                 publication_sid: sid,
             })
         }
+        RoomEvent::LocalTrackPublished { track } => {
+            Ev::LocalTrackPublished(proto::LocalTrackPublished {
+                track_sid: track.sid,
+            })
+        }
+        RoomEvent::LocalTrackUnpublished { sid } => {
+            Ev::LocalTrackUnpublished(proto::LocalTrackUnpublished {
+                publication_sid: sid,
+            })
+        }
+        RoomEvent::LocalTrackSubscribed { sid } => {
+            Ev::LocalTrackSubscribed(proto::LocalTrackSubscribed { track_sid: sid })
+        }
+        RoomEvent::TrackSubscribed {
+            identity,
+            info,
+            track,
+        } => Ev::TrackSubscribed(proto::TrackSubscribed {
+            participant_identity: identity,
+            track: crate::requests::track::owned_remote_audio(server, track, &info),
+        }),
+        RoomEvent::TrackUnsubscribed { identity, sid } => {
+            Ev::TrackUnsubscribed(proto::TrackUnsubscribed {
+                participant_identity: identity,
+                track_sid: sid,
+            })
+        }
+        RoomEvent::TrackSubscriptionFailed {
+            identity,
+            sid,
+            error,
+        } => Ev::TrackSubscriptionFailed(proto::TrackSubscriptionFailed {
+            participant_identity: identity,
+            track_sid: sid,
+            error,
+        }),
         RoomEvent::TrackMuted { identity, sid } => Ev::TrackMuted(proto::TrackMuted {
             participant_identity: identity,
             track_sid: sid,

@@ -12,6 +12,7 @@
 mod connect;
 mod events;
 mod local;
+mod media;
 mod streams;
 
 use std::sync::{Arc, Weak};
@@ -24,6 +25,10 @@ pub use connect::connect;
 pub use local::{
     edit_chat_message, publish_data, publish_sip_dtmf, publish_transcription, send_chat_message,
     set_attributes, set_dc_threshold, set_metadata, set_name,
+};
+pub use media::{
+    enable_publication, publish_track, rooms_publishing, set_permissions, set_subscribed,
+    unpublish_track,
 };
 pub use streams::{
     byte_read_all, byte_read_incremental, byte_stream_close, byte_stream_open, byte_stream_write,
@@ -51,6 +56,8 @@ pub struct FfiRoom {
     eos: watch::Sender<bool>,
     /// Reports data sends in request order.
     send_reports: tokio::sync::mpsc::UnboundedSender<local::PendingSend>,
+    /// Orders publish callbacks and events.
+    media: media::MediaSync,
 }
 
 /// The object behind a participant handle. It names the participant by
@@ -60,7 +67,6 @@ pub struct FfiParticipant {
     pub room: Weak<FfiRoom>,
     /// Who it is. Remote participants' requests (track subscription)
     /// look them up by it.
-    #[allow(dead_code)]
     pub identity: String,
     /// Whether this is us.
     pub local: bool,
@@ -75,14 +81,11 @@ impl FfiParticipant {
     }
 }
 
-/// The object behind a track publication handle. Read by the subscription
-/// requests; rooms without media only hand these out.
-#[allow(dead_code)]
+/// The object behind a track publication handle, read by the
+/// subscription requests.
 pub struct FfiPublication {
     /// The room the publication is in.
     pub room: Weak<FfiRoom>,
-    /// The publisher.
-    pub identity: String,
     /// The track's SID.
     pub sid: String,
 }
@@ -174,6 +177,11 @@ fn register(room: &Arc<FfiRoom>) {
     let mut rooms = ROOMS.lock();
     rooms.retain(|r| r.strong_count() > 0);
     rooms.push(Arc::downgrade(room));
+}
+
+/// Every room still open.
+fn rooms() -> Vec<Arc<FfiRoom>> {
+    ROOMS.lock().iter().filter_map(|r| r.upgrade()).collect()
 }
 
 /// Leave every room, waiting (bounded) for each to close. Called on

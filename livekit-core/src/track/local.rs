@@ -1,49 +1,9 @@
 //! Local tracks: a named, mutable handle on a source, which is what gets
 //! published to a room and what local streams attach to.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
+use super::{TrackCommon, random_local_sid};
 use crate::audio::source::NativeAudioSource;
-use crate::ids::random_id;
 use crate::video::source::NativeVideoSource;
-
-/// What every local track has, whatever its media.
-#[derive(Debug)]
-pub struct TrackCommon {
-    sid: String,
-    name: String,
-    muted: AtomicBool,
-}
-
-impl TrackCommon {
-    fn new(name: String) -> Self {
-        Self {
-            sid: random_id("TR_"),
-            name,
-            muted: AtomicBool::new(false),
-        }
-    }
-
-    /// The track's id; a local one until the server assigns its own.
-    pub fn sid(&self) -> &str {
-        &self.sid
-    }
-
-    /// The name given at creation.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// Whether the track is muted.
-    pub fn is_muted(&self) -> bool {
-        self.muted.load(Ordering::Relaxed)
-    }
-
-    /// Mutes or unmutes; returns whether the state changed.
-    pub fn set_muted(&self, muted: bool) -> bool {
-        self.muted.swap(muted, Ordering::Relaxed) != muted
-    }
-}
 
 /// A local audio track fed by an audio source.
 pub struct LocalAudioTrack {
@@ -55,7 +15,7 @@ impl LocalAudioTrack {
     /// Creates a track over `source`.
     pub fn new(name: impl Into<String>, source: NativeAudioSource) -> Self {
         Self {
-            common: TrackCommon::new(name.into()),
+            common: TrackCommon::new(random_local_sid(), name.into()),
             source,
         }
     }
@@ -81,7 +41,7 @@ impl LocalVideoTrack {
     /// Creates a track over `source`.
     pub fn new(name: impl Into<String>, source: NativeVideoSource) -> Self {
         Self {
-            common: TrackCommon::new(name.into()),
+            common: TrackCommon::new(random_local_sid(), name.into()),
             source,
         }
     }
