@@ -5,6 +5,7 @@
 //! runtimes start only when a request first needs one, which keeps load time
 //! and idle memory low for hosts that only use the synchronous requests.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{LazyLock, OnceLock};
 
 use parking_lot::RwLock;
@@ -39,6 +40,13 @@ pub struct FfiServer {
     config: RwLock<Option<FfiConfig>>,
     runtime: OnceLock<tokio::runtime::Runtime>,
     audio_runtime: OnceLock<tokio::runtime::Runtime>,
+    /// Set by dispose: no event goes out after it.
+    disposed: AtomicBool,
+}
+
+thread_local! {
+    /// How many event callbacks this thread is inside.
+    static IN_CALLBACK: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
 static SERVER: LazyLock<FfiServer> = LazyLock::new(|| FfiServer {
@@ -46,6 +54,7 @@ static SERVER: LazyLock<FfiServer> = LazyLock::new(|| FfiServer {
     config: RwLock::new(None),
     runtime: OnceLock::new(),
     audio_runtime: OnceLock::new(),
+    disposed: AtomicBool::new(false),
 });
 
 impl FfiServer {
@@ -58,6 +67,7 @@ impl FfiServer {
     pub fn configure(&self, config: FfiConfig) {
         crate::logging::install(config.capture_logs);
         *self.config.write() = Some(config);
+        self.disposed.store(false, Ordering::SeqCst);
     }
 
     /// The current configuration, if the host initialized the library.
@@ -67,17 +77,32 @@ impl FfiServer {
 
     /// Encodes and delivers an event to the host; dropped when no callback
     /// is registered (before initialize or after dispose).
+    ///
+    /// The configuration stays read-locked for the whole call, so that
+    /// [`FfiServer::dispose`] can wait for callbacks in flight: once dispose
+    /// returns, the host may tear its interpreter down, and a callback that
+    /// enters a finalizing Python is ended with `pthread_exit`, whose
+    /// forced unwind through the runtime's panic guards aborts the process.
     pub fn send_event(&self, message: proto::ffi_event::Message) {
-        let Some(callback) = self.config.read().as_ref().map(|c| c.callback) else {
+        // Recursive: a callback may call back into the library, which may
+        // send an event on this same thread.
+        let config = self.config.read_recursive();
+        let Some(callback) = config.as_ref().map(|c| c.callback) else {
             return;
         };
+        if self.disposed.load(Ordering::SeqCst) {
+            return;
+        }
         let bytes = proto::FfiEvent {
             message: Some(message),
         }
         .encode_to_vec();
+        IN_CALLBACK.with(|depth| depth.set(depth.get() + 1));
         // SAFETY: the host promised, by registering it, that the callback
         // accepts a pointer and length valid for the duration of the call.
         unsafe { callback(bytes.as_ptr(), bytes.len()) };
+        IN_CALLBACK.with(|depth| depth.set(depth.get() - 1));
+        drop(config);
     }
 
     /// The general-purpose runtime for async requests and streams.
@@ -110,8 +135,18 @@ impl FfiServer {
 
     /// Ends the session: later events are dropped and log capture stops.
     /// Handles stay valid so the host can still drop them.
+    ///
+    /// Waits for callbacks in flight on other threads to return (see
+    /// [`FfiServer::send_event`]). Hosts such as Python's ctypes release
+    /// their interpreter lock while calling in, so those callbacks can
+    /// finish. Called from inside a callback, it cannot wait for itself;
+    /// then later events are dropped but the current ones may still run.
     pub fn dispose(&self) {
-        *self.config.write() = None;
         crate::logging::install(false);
+        self.disposed.store(true, Ordering::SeqCst);
+        if IN_CALLBACK.with(|depth| depth.get()) > 0 {
+            return;
+        }
+        *self.config.write() = None;
     }
 }
