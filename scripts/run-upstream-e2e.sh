@@ -8,10 +8,15 @@
 #
 #   PYTHON_SDKS_DIR   a work tree of python-sdks (or set PYTHON_SDKS_DIR)
 #   --official        load the official library from the wheel instead of ours
-#   --with-tracks     also run test_room_lifecycle_events (it publishes an
+#   --rooms-only      leave out the audio tests (publishing, audio stream
+#                     subscription, room lifecycle with a published track)
+#   --with-tracks     accepted for compatibility; audio tests run by default
 #                     audio track, so it needs more than rooms and data)
 #
-# The tests chosen (rooms and data only):
+# The tests chosen:
+#   tests/rtc/test_e2e.py::test_publish_track
+#   tests/rtc/test_e2e.py::test_audio_stream_subscribe
+#   tests/rtc/test_e2e.py::test_room_lifecycle_events
 #   tests/rtc/test_e2e.py::test_connection_state_transitions
 #   tests/rtc/test_e2e.py::test_data_track        (RUN_DATA_TRACK_TESTS=1)
 #   livekit-rtc/tests/test_dc.py                  (5 data-channel tests)
@@ -33,13 +38,14 @@ die() { printf 'run-upstream-e2e: error: %s\n' "$*" >&2; exit 1; }
 log() { printf 'run-upstream-e2e: %s\n' "$*" >&2; }
 
 official=0
-with_tracks=0
+with_tracks=1
 sdks="${PYTHON_SDKS_DIR:-}"
 pytest_args=()
 while (($#)); do
     case "$1" in
         --official) official=1; shift ;;
         --with-tracks) with_tracks=1; shift ;;
+        --rooms-only) with_tracks=0; shift ;;
         -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
         --) shift; pytest_args=("$@"); break ;;
         -*) die "unknown option $1" ;;
@@ -54,7 +60,11 @@ tests=(
     "tests/rtc/test_e2e.py::test_data_track"
     "livekit-rtc/tests/test_dc.py"
 )
-((with_tracks)) && tests+=("tests/rtc/test_e2e.py::test_room_lifecycle_events")
+((with_tracks)) && tests+=(
+    "tests/rtc/test_e2e.py::test_publish_track"
+    "tests/rtc/test_e2e.py::test_audio_stream_subscribe"
+    "tests/rtc/test_e2e.py::test_room_lifecycle_events"
+)
 for t in "${tests[@]}"; do
     [[ -f "$sdks/${t%%::*}" ]] || die "$sdks/${t%%::*} not found: is this a python-sdks checkout?"
 done
