@@ -264,6 +264,10 @@ def test_subscription_permissions(livekit_server):
             bob = await peers.join("bob")
             sender = ToneSender()
             rec = None
+            # Whatever of alice's microphone reaches bob.
+            any_rec = Recorder(rtc.AudioStream.from_participant(
+                participant=bob.room.remote_participants["alice"],
+                track_source=rtc.TrackSource.SOURCE_MICROPHONE))
             try:
                 alice.lp.set_track_subscription_permissions(allow_all_participants=False, participant_permissions=[])
                 pub = await sender.publish(alice.lp)
@@ -273,6 +277,7 @@ def test_subscription_permissions(livekit_server):
                 # Official: nothing else at all (no track_subscription_failed).
                 assert bob.names(*TRACK_EVENTS) == ["track_published"]
                 assert not rpub.subscribed and rpub.track is None
+                assert any_rec.frames == [], any_rec.describe()
 
                 nb = len(bob.events)
                 allowed_at = time.monotonic()
@@ -286,9 +291,12 @@ def test_subscription_permissions(livekit_server):
                 rec = Recorder.of(track)
                 await rec.wait_for_tone(1.5)
                 assert_tone(rec)
+                await any_rec.wait_for_tone(1.5)
+                assert_tone(any_rec)
             finally:
                 if rec is not None:
                     await rec.aclose()
+                await any_rec.aclose()
                 await sender.aclose()
 
     run(main())
