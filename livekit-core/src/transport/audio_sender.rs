@@ -105,8 +105,8 @@ impl PeerTransport {
     /// Unless the transport was built with
     /// [`disable_red`](super::TransportConfig::disable_red), the offer lists
     /// RED (RFC 2198) ahead of Opus, as the official clients do by default:
-    /// an answer that keeps the offer's order (LiveKit's server does)
-    /// selects it, and every packet then carries the previous one too.
+    /// an answer that keeps the offer's order selects it, and every packet
+    /// then carries the previous one too.
     pub async fn add_audio_sender(&self, options: AudioSenderOptions) -> Result<AudioSender> {
         self.check_open()?;
         let ssrc = random_u32().max(1);

@@ -21,6 +21,7 @@
 //! - `stats`: the W3C stats entries read from the engine's report.
 //! - `audio_sender`: [`AudioSender`], the packets of a sendonly Opus track.
 //! - `remote_track`: [`RemoteTrack`], the packets of a received track.
+//! - `offered_tracks`: the tracks a remote offer sends, read from its text.
 //! - `red`: RED (RFC 2198) packing and unpacking.
 //! - `stereo`: the stereo Opus parameters written into our offers.
 //!
@@ -49,6 +50,7 @@ mod config;
 mod data_channel;
 #[cfg(test)]
 mod media_tests;
+mod offered_tracks;
 mod peer;
 mod red;
 mod remote_track;
@@ -103,7 +105,9 @@ pub enum TransportEvent {
     /// subscriber PC).
     DataChannel(DataChannel),
     /// The remote side sends a track (the server does this on the
-    /// subscriber PC). Reported once per track, at its first packet.
+    /// subscriber PC). Reported once per track: when the remote offer that
+    /// names it (in `a=msid`) is applied, or at its first packet for a
+    /// track no offer named.
     Track(RemoteTrack),
 }
 

@@ -26,6 +26,7 @@ use webrtc::runtime::TokioRuntime;
 use super::candidates::{IceCandidateInit, Negotiation, first_mid};
 use super::config::{JoinTuning, TransportConfig, fill_then};
 use super::data_channel::{DataChannel, DataChannelOptions, OpenWatch};
+use super::offered_tracks::{OfferedTrack, offered_tracks};
 use super::remote_track::RemoteTrack;
 use super::stats::{TransportStats, from_report};
 use super::stereo::add_stereo;
@@ -264,29 +265,36 @@ impl Handler {
     }
 
     /// The engine announces a remote track at its first packet, once per
-    /// track id for the connection's life; the check here keeps it once
-    /// even if that changes.
+    /// track id for the connection's life. A track the remote offer named
+    /// was reported already (see `PeerTransport::announce_offered_tracks`)
+    /// and gets the engine's track now; any other is reported now.
     async fn track(&self, track: Arc<dyn TrackRemote>) {
         if self.shared.is_closed() {
             return;
         }
-        if self
-            .shared
-            .remote_tracks
-            .lock()
-            .iter()
-            .any(|known| known.wraps(&track))
-        {
-            return;
-        }
-        let remote =
-            RemoteTrack::start(track, self.shared.pc(), Arc::downgrade(&self.shared)).await;
-        {
+        let track_id = track.track_id().await;
+        let stream_id = track.stream_id().await;
+        let video = track.kind().await.to_string() == "video";
+        let pc = self.shared.pc();
+        let link = Arc::downgrade(&self.shared);
+        let announced = {
             let mut tracks = self.shared.remote_tracks.lock();
+            if tracks.iter().any(|known| known.wraps(&track)) {
+                return;
+            }
+            let offered = tracks
+                .iter()
+                .find(|t| t.track_id() == track_id && !t.is_attached() && !t.is_ended());
+            if let Some(offered) = offered {
+                offered.attach(track, pc, link);
+                return;
+            }
+            let remote = RemoteTrack::from_engine(track, track_id, stream_id, video, pc, link);
             tracks.retain(|t| !t.is_ended());
             tracks.push(remote.clone());
-        }
-        self.shared.emit(TransportEvent::Track(remote));
+            remote
+        };
+        self.shared.emit(TransportEvent::Track(announced));
     }
 }
 
@@ -547,10 +555,38 @@ impl PeerTransport {
         add_stereo(offer, &mids)
     }
 
-    /// End the remote tracks whose media section no longer receives, after
-    /// a remote offer: the engine keeps their streams open.
-    async fn end_unreceived_tracks(&self) {
+    /// End the remote tracks that a remote offer no longer sends: the
+    /// engine keeps their streams open. A track named by an earlier offer
+    /// ends when no section of this one sends it under the same mid; one
+    /// the engine reported by itself ends when its transceiver stopped
+    /// receiving.
+    async fn end_unreceived_tracks(&self, offered: &[OfferedTrack]) {
         let tracks: Vec<RemoteTrack> = self.shared.remote_tracks.lock().clone();
+        let mut unnamed = Vec::new();
+        for track in tracks {
+            match track.mid() {
+                Some(mid) => {
+                    let sent = offered
+                        .iter()
+                        .any(|o| o.mid == mid && o.track_id == track.track_id());
+                    if !sent {
+                        log::debug!(
+                            "{:?}: remote track {} no longer sent",
+                            self.target,
+                            track.track_id()
+                        );
+                        track.end();
+                    }
+                }
+                None => unnamed.push(track),
+            }
+        }
+        self.end_unreceived_engine_tracks(&unnamed).await;
+        self.shared.remote_tracks.lock().retain(|t| !t.is_ended());
+    }
+
+    /// End the tracks among `tracks` whose transceiver no longer receives.
+    async fn end_unreceived_engine_tracks(&self, tracks: &[RemoteTrack]) {
         if tracks.is_empty() {
             return;
         }
@@ -565,7 +601,7 @@ impl PeerTransport {
                 receiving.push(receiver.id());
             }
         }
-        for track in &tracks {
+        for track in tracks {
             if let Some(receiver) = track.receiver()
                 && !receiving.contains(&receiver.id())
             {
@@ -577,15 +613,39 @@ impl PeerTransport {
                 track.end();
             }
         }
-        self.shared.remote_tracks.lock().retain(|t| !t.is_ended());
+    }
+
+    /// Report the tracks a remote offer sends that are not known yet, as
+    /// libwebrtc does when the offer is applied; the engine would only
+    /// report them at their first packet.
+    fn announce_offered_tracks(&self, offered: Vec<OfferedTrack>) {
+        let mut announced = Vec::new();
+        {
+            let mut tracks = self.shared.remote_tracks.lock();
+            for offered in offered {
+                if tracks.iter().any(|t| t.track_id() == offered.track_id) {
+                    continue;
+                }
+                let track = RemoteTrack::offered(offered);
+                tracks.push(track.clone());
+                announced.push(track);
+            }
+        }
+        for track in announced {
+            self.shared.emit(TransportEvent::Track(track));
+        }
     }
 
     /// Apply a remote offer, create the answer, set it locally and return
     /// its SDP. Candidates held for the offer are applied once it is set.
-    pub async fn answer_remote_offer(&self, sdp: &str) -> Result<String> {
+    ///
+    /// Tracks the offer sends that were not known are then reported
+    /// ([`TransportEvent::Track`]), and known tracks it no longer sends end.
+    pub async fn answer_remote_offer(&self, offer_sdp: &str) -> Result<String> {
         self.check_open()?;
         let mut negotiation = self.negotiation.lock().await;
-        let offer = RTCSessionDescription::offer(sdp.to_owned()).map_err(TransportError::engine)?;
+        let offer =
+            RTCSessionDescription::offer(offer_sdp.to_owned()).map_err(TransportError::engine)?;
         self.pc
             .set_remote_description(offer)
             .await
@@ -604,7 +664,9 @@ impl PeerTransport {
             .await
             .map_err(TransportError::engine)?;
         self.apply_held(&mut negotiation).await;
-        self.end_unreceived_tracks().await;
+        let offered = offered_tracks(offer_sdp);
+        self.end_unreceived_tracks(&offered).await;
+        self.announce_offered_tracks(offered);
         Ok(sdp)
     }
 

@@ -128,24 +128,23 @@ impl RemoteTrack {
         )
     }
 
-    /// A track the engine announced that no offer named: wrap it and start
-    /// its pump. Must run inside a Tokio runtime.
-    pub(super) async fn from_engine(
+    /// A track the engine announced that no offer named (with its ids and
+    /// kind, read from it): wrap it and start its pump. Must run inside a
+    /// Tokio runtime.
+    pub(super) fn from_engine(
         engine: Arc<dyn TrackRemote>,
+        track_id: String,
+        stream_id: String,
+        video: bool,
         pc: Option<Weak<dyn PeerConnection>>,
         link: Weak<Shared>,
     ) -> Self {
-        let kind = if engine.kind().await.to_string() == "video" {
+        let kind = if video {
             MediaKind::Video
         } else {
             MediaKind::Audio
         };
-        let track = Self::new(
-            engine.track_id().await,
-            engine.stream_id().await,
-            kind,
-            None,
-        );
+        let track = Self::new(track_id, stream_id, kind, None);
         track.attach(engine, pc, link);
         track
     }
@@ -405,4 +404,54 @@ async fn pump(inner: Arc<TrackInner>, pc: Option<Weak<dyn PeerConnection>>, link
         });
     }
     inner.end();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packet(sequence: u16) -> RtpPacket {
+        RtpPacket {
+            sequence,
+            timestamp: u32::from(sequence) * 960,
+            marker: false,
+            payload: Bytes::from_static(b"opus"),
+            audio_level: None,
+            redundancy: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_slow_consumer_loses_the_oldest_packets() {
+        let track = RemoteTrack::new("TR_a".into(), "PA_a|TR_a".into(), MediaKind::Audio, None);
+        let total = QUEUE_LIMIT as u16 + 44;
+        for sequence in 0..total {
+            track.inner.push(packet(sequence));
+        }
+        track.end();
+        let mut received = Vec::new();
+        while let Some(packet) = track.recv().await {
+            received.push(packet.sequence);
+        }
+        let expected: Vec<u16> = (44..total).collect();
+        assert_eq!(received, expected);
+        // Ended stays ended.
+        assert_eq!(track.recv().await, None);
+    }
+
+    #[tokio::test]
+    async fn recv_wakes_for_a_packet_and_for_the_end() {
+        let track = RemoteTrack::new("TR_a".into(), "PA_a|TR_a".into(), MediaKind::Audio, None);
+        let reader = tokio::spawn({
+            let track = track.clone();
+            async move { (track.recv().await, track.recv().await) }
+        });
+        tokio::task::yield_now().await;
+        track.inner.push(packet(7));
+        tokio::task::yield_now().await;
+        track.end();
+        let (first, second) = reader.await.expect("reader");
+        assert_eq!(first.map(|p| p.sequence), Some(7));
+        assert_eq!(second, None);
+    }
 }
