@@ -198,7 +198,7 @@ impl AudioEncodePipeline {
         let samples_per_channel = pcm.len() / num_channels as usize;
         let ten_ms = (sample_rate / 100) as usize;
         let ten_ms_up = sample_rate.div_ceil(100) as usize;
-        if pcm.len() % num_channels as usize != 0
+        if !pcm.len().is_multiple_of(num_channels as usize)
             || !(ten_ms..=ten_ms_up).contains(&samples_per_channel)
         {
             return Err(invalid);

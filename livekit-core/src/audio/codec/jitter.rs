@@ -36,10 +36,10 @@ const WINDOW: usize = 100;
 /// packet can be needed up to one tick before the delay says.
 const TICK_MARGIN: i64 = 10 * SAMPLES_PER_MS;
 
-/// How fast the target falls when the network calms down, per packet (at
-/// 50 packets a second, 25 ms per second): much slower than it rises, so a
-/// burst of jitter that comes and goes is not chased back and forth.
-const SHRINK_PER_PACKET: i64 = SAMPLES_PER_MS / 2;
+/// How fast the target falls once the jitter has left the window, per
+/// packet (at 50 packets a second, 50 ms per second): slower than it rises,
+/// so a burst of jitter that comes and goes is not chased back and forth.
+const SHRINK_PER_PACKET: i64 = SAMPLES_PER_MS;
 
 /// One packet waiting in the buffer.
 #[derive(Debug, Clone)]

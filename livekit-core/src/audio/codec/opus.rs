@@ -98,7 +98,7 @@ impl OpusEncoder {
         let channels = self.channels as usize;
         let frame = pcm.len() / channels;
         let valid = [120, 240, 480, 960, 1920, 2880];
-        if pcm.len() % channels != 0 || !valid.contains(&frame) {
+        if !pcm.len().is_multiple_of(channels) || !valid.contains(&frame) {
             return Err(CodecError::InvalidFrameSize(frame));
         }
         Ok(self.inner.encode(pcm, out)?)
@@ -215,7 +215,7 @@ impl OpusDecoder {
         let len = frame_samples * self.channels as usize;
         if frame_samples == 0
             || frame_samples > MAX_FRAME_SAMPLES
-            || frame_samples % FRAME_GRANULE != 0
+            || !frame_samples.is_multiple_of(FRAME_GRANULE)
             || out.len() < len
         {
             return Err(CodecError::InvalidFrameSize(frame_samples));
@@ -334,51 +334,5 @@ mod tests {
             .sqrt();
         assert!(rms > 3_000.0, "FEC output too quiet: {rms}");
         assert_eq!(dec.decode(&packets[11], &mut out).unwrap(), 960);
-    }
-}
-#[cfg(test)]
-mod probe {
-    use super::*;
-    #[test]
-    fn probe_fec_vs_plc() {
-        for bitrate in [16_000, 24_000, 32_000, 48_000] {
-            let mut enc = OpusEncoder::new(1, bitrate, false).unwrap();
-            let mut packet = [0u8; MAX_PACKET_BYTES];
-            let mut packets = Vec::new();
-            for k in 0..40usize {
-                let pcm: Vec<i16> = (k * 960..k * 960 + 960)
-                    .map(|i| {
-                        (10000.0 * (2.0 * std::f64::consts::PI * 440.0 * i as f64 / 48000.0).sin())
-                            as i16
-                    })
-                    .collect();
-                let n = enc.encode(&pcm, &mut packet).unwrap();
-                packets.push(packet[..n].to_vec());
-            }
-            let rms = |x: &[i16]| {
-                (x.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / x.len() as f64).sqrt()
-            };
-            let mut out = vec![0i16; MAX_FRAME_SAMPLES];
-            let mut a = OpusDecoder::new(1).unwrap();
-            let mut b = OpusDecoder::new(1).unwrap();
-            let mut c = OpusDecoder::new(1).unwrap();
-            for p in &packets[..30] {
-                a.decode(p, &mut out).unwrap();
-                b.decode(p, &mut out).unwrap();
-                c.decode(p, &mut out).unwrap();
-            }
-            a.decode(&packets[30], &mut out).unwrap();
-            let ra = rms(&out[..960]);
-            b.decode_fec(&packets[31], 960, &mut out).unwrap();
-            let rb = rms(&out[..960]);
-            c.conceal(960, &mut out).unwrap();
-            let rc = rms(&out[..960]);
-            let toc = packets[31][0];
-            eprintln!(
-                "bitrate {bitrate} toc config {} len {} real {ra:.0} fec {rb:.0} plc {rc:.0}",
-                toc >> 3,
-                packets[31].len()
-            );
-        }
     }
 }
