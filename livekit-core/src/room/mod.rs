@@ -304,6 +304,11 @@ impl Room {
             .await
     }
 
+    /// Statistics of a subscribed track; `None` if not subscribed.
+    pub async fn remote_track_stats(&self, sid: &str) -> Option<Vec<StatsEntry>> {
+        self.session.remote_track_stats(sid).await
+    }
+
     /// A remote track we are subscribed to, by SID.
     pub fn remote_track(&self, sid: &str) -> Option<Arc<RemoteAudioTrack>> {
         self.session.remote_track(sid)

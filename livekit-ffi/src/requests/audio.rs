@@ -146,7 +146,7 @@ pub fn new_stream(
     let track = server.handles.get::<FfiTrack>(request.track_handle)?;
     let (source, track_alive, ended) = match &*track {
         FfiTrack::LocalAudio { track, alive } => (track.source().clone(), alive.subscribe(), None),
-        FfiTrack::RemoteAudio { track, alive } => (
+        FfiTrack::RemoteAudio { track, alive, .. } => (
             track.source().clone(),
             alive.subscribe(),
             Some(track.ended()),

@@ -1,6 +1,6 @@
 //! Local tracks: creating them over sources, muting, statistics.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use livekit_core::audio::source::NativeAudioSource;
 use livekit_core::track::{LocalAudioTrack, LocalVideoTrack, RemoteAudioTrack, TrackCommon};
@@ -8,6 +8,7 @@ use livekit_core::video::source::NativeVideoSource;
 use tokio::sync::watch;
 
 use super::async_id;
+use super::room::FfiRoom;
 use crate::convert;
 use crate::error::{FfiError, FfiResult};
 use crate::proto;
@@ -37,6 +38,8 @@ pub enum FfiTrack {
     RemoteAudio {
         /// The engine's track.
         track: Arc<RemoteAudioTrack>,
+        /// The room that receives it, for statistics.
+        room: Weak<FfiRoom>,
         /// Closed when the handle is dropped.
         alive: watch::Sender<()>,
     },
@@ -106,6 +109,7 @@ pub fn create_video(
 /// A handle for a remote audio track a room subscribed to.
 pub fn owned_remote_audio(
     server: &FfiServer,
+    room: Weak<FfiRoom>,
     track: Arc<RemoteAudioTrack>,
     info: &livekit_protocol::TrackInfo,
 ) -> proto::OwnedTrack {
@@ -119,6 +123,7 @@ pub fn owned_remote_audio(
     };
     let id = server.handles.insert(FfiTrack::RemoteAudio {
         track,
+        room,
         alive: watch::channel(()).0,
     });
     proto::OwnedTrack {
@@ -199,10 +204,17 @@ pub fn get_stats(
                     None => Err("the track is not published, so it has no statistics"),
                 }
             }
-            FfiTrack::RemoteAudio { track, .. } => Ok(convert::rtp_stats::remote_audio_to_ffi(
-                track.common().sid(),
-                &track.stats(),
-            )),
+            FfiTrack::RemoteAudio { track, room, .. } => {
+                let sid = track.common().sid();
+                let entries = match room.upgrade() {
+                    Some(room) => room.room.remote_track_stats(sid).await,
+                    None => None,
+                };
+                match entries {
+                    Some(entries) => Ok(convert::stats::entries_to_ffi(entries)),
+                    None => Ok(convert::rtp_stats::remote_audio_to_ffi(sid, &track.stats())),
+                }
+            }
             FfiTrack::LocalVideo { .. } => {
                 Err("the track is not published, so it has no statistics")
             }

@@ -48,6 +48,8 @@ struct LocalPublication {
 struct RemoteSubscription {
     identity: String,
     track: Arc<RemoteAudioTrack>,
+    /// The transport's side of the track, for its RTP statistics.
+    transport: RemoteTrack,
     /// Stops the receive task.
     task: tokio::task::AbortHandle,
 }

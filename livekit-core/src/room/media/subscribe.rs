@@ -20,7 +20,7 @@ use crate::room::error::RoomError;
 use crate::room::events::RoomEvent;
 use crate::room::session::Session;
 use crate::track::RemoteAudioTrack;
-use crate::transport::{MediaKind, RemoteTrack};
+use crate::transport::{MediaKind, RemoteTrack, StatsEntry};
 
 impl Session {
     /// The subscriber PC got a track.
@@ -102,6 +102,7 @@ impl Session {
         let remote = RemoteAudioTrack::new(sid.clone(), info.name.clone(), source);
         remote.common().set_muted(info.muted);
         let session = Arc::downgrade(self);
+        let transport = track.clone();
         let task = {
             let remote = remote.clone();
             let sid = sid.clone();
@@ -118,6 +119,7 @@ impl Session {
             RemoteSubscription {
                 identity: identity.clone(),
                 track: remote.clone(),
+                transport,
                 task,
             },
         ) {
@@ -218,6 +220,45 @@ impl Session {
     /// A subscribed track by SID.
     pub(crate) fn remote_track(&self, sid: &str) -> Option<Arc<RemoteAudioTrack>> {
         self.media.remote.lock().get(sid).map(|s| s.track.clone())
+    }
+
+    /// Statistics of a subscribed track: the transport's RTP entries, with
+    /// the playout counters (concealment, buffer delay, energy) from our
+    /// decoder, which the transport cannot know.
+    pub(crate) async fn remote_track_stats(&self, sid: &str) -> Option<Vec<StatsEntry>> {
+        let (transport, track) = {
+            let remote = self.media.remote.lock();
+            let subscription = remote.get(sid)?;
+            (subscription.transport.clone(), subscription.track.clone())
+        };
+        let mut entries = transport.stats().await;
+        let played = track.stats();
+        for entry in &mut entries {
+            if let StatsEntry::InboundRtp {
+                jitter_buffer_delay,
+                jitter_buffer_emitted_count,
+                total_samples_received,
+                concealed_samples,
+                concealment_events,
+                audio_level,
+                total_audio_energy,
+                total_samples_duration,
+                decoder_implementation,
+                ..
+            } = entry
+            {
+                *jitter_buffer_delay = played.jitter_buffer_delay;
+                *jitter_buffer_emitted_count = played.jitter_buffer_emitted_count;
+                *total_samples_received = played.total_samples_received;
+                *concealed_samples = played.concealed_samples;
+                *concealment_events = played.concealment_events;
+                *audio_level = played.audio_level;
+                *total_audio_energy = played.total_audio_energy;
+                *total_samples_duration = played.total_samples_duration;
+                *decoder_implementation = "libopus".into();
+            }
+        }
+        Some(entries)
     }
 
     /// Stop every receiver, as leaving does. No events: the room is over.

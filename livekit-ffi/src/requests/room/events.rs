@@ -191,7 +191,12 @@ fn to_ffi(server: &FfiServer, ffi_room: &Arc<FfiRoom>, event: RoomEvent) -> Opti
             track,
         } => Ev::TrackSubscribed(proto::TrackSubscribed {
             participant_identity: identity,
-            track: crate::requests::track::owned_remote_audio(server, track, &info),
+            track: crate::requests::track::owned_remote_audio(
+                server,
+                Arc::downgrade(ffi_room),
+                track,
+                &info,
+            ),
         }),
         RoomEvent::TrackUnsubscribed { identity, sid } => {
             Ev::TrackUnsubscribed(proto::TrackUnsubscribed {
