@@ -23,7 +23,7 @@ use webrtc::rtp_transceiver::{
 
 use super::config::{OPUS_FMTP, OPUS_PAYLOAD_TYPE, RED_FMTP, RED_PAYLOAD_TYPE, fill_then};
 use super::peer::{PeerTransport, Shared};
-use super::stats::{StatsEntry, media_entries};
+use super::stats::{StatsEntry, ensure_opus_codec, media_entries};
 use super::{PcState, Result, TransportError, red};
 
 /// The RTP header extension that carries a packet's audio level (RFC 6464).
@@ -314,6 +314,11 @@ impl AudioSender {
             return Vec::new();
         };
         let mut entries = media_entries(&report);
+        let opus_pt = match self.inner.send.lock().await.negotiated {
+            Some((_, Some(negotiated))) => negotiated.opus_pt,
+            _ => super::config::OPUS_PAYLOAD_TYPE,
+        };
+        ensure_opus_codec(&mut entries, opus_pt);
         let source_id = format!("RTCAudioSource_{}", self.inner.ssrc);
         let mut timestamp = None;
         for entry in &mut entries {

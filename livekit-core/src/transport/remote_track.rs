@@ -31,7 +31,7 @@ use super::audio_sender::AUDIO_LEVEL_URI;
 use super::offered_tracks::OfferedTrack;
 use super::peer::Shared;
 use super::red;
-use super::stats::{StatsEntry, media_entries};
+use super::stats::{StatsEntry, ensure_opus_codec, media_entries};
 
 /// Packets kept for a consumer that falls behind: 5 s of 20 ms audio.
 const QUEUE_LIMIT: usize = 256;
@@ -211,7 +211,11 @@ impl RemoteTrack {
             return Vec::new();
         };
         match receiver.get_stats(Instant::now()).await {
-            Ok(report) => media_entries(&report),
+            Ok(report) => {
+                let mut entries = media_entries(&report);
+                ensure_opus_codec(&mut entries, super::config::OPUS_PAYLOAD_TYPE);
+                entries
+            }
             Err(_) => Vec::new(),
         }
     }

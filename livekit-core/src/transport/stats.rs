@@ -435,6 +435,55 @@ pub(crate) fn media_entries(report: &RTCStatsReport) -> Vec<StatsEntry> {
         .collect()
 }
 
+/// Adds an Opus `codec` entry when the engine's report has none, and
+/// links RTP entries that name no codec to it. Against a LiveKit server
+/// the engine may report a sender's stream without its codec, and a RED
+/// stream only as `audio/red`; hosts look for the Opus entry, which
+/// libwebrtc reports in both cases.
+pub(crate) fn ensure_opus_codec(entries: &mut Vec<StatsEntry>, payload_type: u8) {
+    let has_opus = entries.iter().any(|e| {
+        matches!(e, StatsEntry::Codec { mime_type, .. } if mime_type.eq_ignore_ascii_case("audio/opus"))
+    });
+    if has_opus {
+        return;
+    }
+    let mut link = None;
+    for entry in entries.iter_mut() {
+        if let StatsEntry::OutboundRtp {
+            codec_id,
+            transport_id,
+            timestamp_ms,
+            ..
+        }
+        | StatsEntry::InboundRtp {
+            codec_id,
+            transport_id,
+            timestamp_ms,
+            ..
+        } = entry
+        {
+            let id = format!("COT_{payload_type}");
+            if codec_id.is_empty() {
+                codec_id.clone_from(&id);
+            }
+            link = Some((id, transport_id.clone(), *timestamp_ms));
+        }
+    }
+    let Some((id, transport_id, timestamp_ms)) = link else {
+        return;
+    };
+    entries.push(StatsEntry::Codec {
+        id,
+        timestamp_ms,
+        payload_type: payload_type.into(),
+        transport_id,
+        mime_type: "audio/opus".into(),
+        clock_rate: 48_000,
+        channels: 2,
+        sdp_fmtp_line: super::config::OPUS_FMTP.into(),
+    });
+}
+
 /// Which of our entries a JSON dictionary becomes.
 #[derive(Debug, Clone, Copy)]
 enum Kind {
