@@ -32,6 +32,8 @@ pub struct RemoteTrackStats {
     pub jitter_buffer_delay: f64,
     /// Samples counted in `jitter_buffer_delay`.
     pub jitter_buffer_emitted_count: u64,
+    /// The delay the buffer aims for now, in seconds.
+    pub jitter_buffer_target_delay: f64,
     /// Energy of the played audio (sum of squared normalised samples times
     /// their duration), as W3C `totalAudioEnergy`.
     pub total_audio_energy: f64,

@@ -29,7 +29,12 @@
 //! - **Too much delay**: when the buffered audio reaches more than the target
 //!   delay + 40 ms, one 10 ms chunk is dropped per tick while it is quiet
 //!   (or unconditionally past target + 120 ms), so the delay shrinks back
-//!   in silence rather than in the middle of a word.
+//!   in silence rather than in the middle of a word. A surplus that never
+//!   drains is cut even in sound: if for 500 ms the buffer never fell below
+//!   target + 5 ms (a burst at the start of a stream leaves exactly that,
+//!   and continuous sound is never quiet), 10 ms is dropped, at most once
+//!   per window, which brings the delay back to the target within a few
+//!   windows.
 //! - **Late, duplicate, ancient packets** are dropped. A packet far from the
 //!   stream (sequence number jump over 100, timestamp over 2 s off) is held
 //!   as the possible start of a new stream (new SSRC, sender restart); if
@@ -50,6 +55,13 @@ use super::jitter::{DelayEstimator, Insert, PacketBuffer, SAMPLES_PER_MS, Slot};
 use super::level::{VOICE_LEVEL, rfc6464_level};
 use super::opus::{FRAME_GRANULE, MAX_FRAME_SAMPLES, OpusDecoder, SAMPLE_RATE, packet_samples};
 use super::unwrap::{SeqUnwrapper, TsUnwrapper};
+
+/// Pulls over which the smallest surplus delay is watched (500 ms).
+const SURPLUS_WINDOW: u32 = 50;
+
+/// A surplus over the target that lasted a whole window and is larger than
+/// this is cut, even in sound.
+const DROP_SUSTAINED_ABOVE: i64 = 5 * SAMPLES_PER_MS;
 
 /// Samples per channel in one pull: 10 ms at 48 kHz.
 pub const PULL_SAMPLES: usize = 480;
@@ -258,6 +270,10 @@ pub struct AudioDecodePipeline {
     stats: DecodeStats,
     level_peak: i16,
     level_pulls: u32,
+    /// Smallest surplus over the target in the current window, and the
+    /// pulls counted in it.
+    surplus_min: i64,
+    surplus_pulls: u32,
 }
 
 impl AudioDecodePipeline {
@@ -291,6 +307,8 @@ impl AudioDecodePipeline {
             stats: DecodeStats::default(),
             level_peak: 0,
             level_pulls: 0,
+            surplus_min: i64::MAX,
+            surplus_pulls: 0,
         })
     }
 
@@ -345,10 +363,13 @@ impl AudioDecodePipeline {
             State::Idle | State::Buffering { .. } => self.output.fill(0),
             State::Stalled => self.conceal_output(),
             State::Playing => {
-                if self.over_delay(DROP_QUIET_ABOVE) {
+                let sustained = self.sustained_surplus();
+                if sustained || self.over_delay(DROP_QUIET_ABOVE) {
                     self.fill(now);
                     let quiet = rfc6464_level(&self.output) >= VOICE_LEVEL;
-                    if self.state == State::Playing && (quiet || self.over_delay(DROP_ANY_ABOVE)) {
+                    if self.state == State::Playing
+                        && (quiet || sustained || self.over_delay(DROP_ANY_ABOVE))
+                    {
                         self.stats.removed_samples_for_acceleration += PULL_SAMPLES as u64;
                         self.fill(now);
                     }
@@ -385,6 +406,23 @@ impl AudioDecodePipeline {
             },
             State::Idle => 0,
         }
+    }
+
+    /// Whether a whole window went by with the buffer above target +
+    /// [`DROP_SUSTAINED_ABOVE`]; starts the next window when one ends.
+    fn sustained_surplus(&mut self) -> bool {
+        let surplus = self.buffer.newest_ts().map_or(i64::MIN, |newest| {
+            newest - self.play_ts - self.estimator.target()
+        });
+        self.surplus_min = self.surplus_min.min(surplus);
+        self.surplus_pulls += 1;
+        if self.surplus_pulls < SURPLUS_WINDOW {
+            return false;
+        }
+        let sustained = self.surplus_min > DROP_SUSTAINED_ABOVE;
+        self.surplus_min = i64::MAX;
+        self.surplus_pulls = 0;
+        sustained
     }
 
     /// Whether the newest packet waits more than target + `margin` to play.
@@ -1164,5 +1202,38 @@ mod tests {
         // drop threshold (+ the newest packet's 20 ms).
         assert_eq!(stats.target_delay_ms, 40.0, "{stats:?}");
         assert!(stats.current_delay_ms <= 40.0 + 40.0 + 20.0, "{stats:?}");
+    }
+
+    #[test]
+    fn a_surplus_in_continuous_sound_is_cut() {
+        // A steady tone whose first 60 ms arrive together 60 ms late (the
+        // server flushing what it held while the subscription was set up),
+        // then packets every 20 ms: 40 ms more than the target sits in the
+        // buffer and continuous sound is never quiet.
+        let mut packets = rtp(&encode(10_000, false, |_| true), 0, 0, 5);
+        for (at, _) in &mut packets {
+            *at = (*at).max(60);
+        }
+        let mut pipeline = AudioDecodePipeline::new(1).unwrap();
+        let start = Instant::now();
+        let mut packets = packets.into_iter().peekable();
+        let mut delays = Vec::new();
+        for tick in 0..300u64 {
+            let now_ms = tick * 10 + 5;
+            let now = start + Duration::from_millis(now_ms);
+            while let Some((_, packet)) = packets.next_if(|(at, _)| *at <= now_ms) {
+                pipeline.push(packet, now);
+            }
+            pipeline.pull_10ms(now);
+            if tick >= 250 {
+                delays.push(pipeline.stats().current_delay_ms);
+            }
+        }
+        let stats = pipeline.stats();
+        assert!(stats.removed_samples_for_acceleration > 0, "{stats:?}");
+        let worst = delays.iter().cloned().fold(0.0, f64::max);
+        // Target plus the newest packet's 20 ms plus under one tick.
+        assert!(worst <= 40.0 + 20.0 + 10.0, "{worst} ms: {stats:?}");
+        assert_eq!(stats.concealed_samples, 0, "{stats:?}");
     }
 }

@@ -83,6 +83,7 @@ fn stats_of(pipeline: &AudioDecodePipeline, bytes_received: u64) -> RemoteTrackS
         concealment_events: s.concealment_events,
         jitter_buffer_delay: s.jitter_buffer_delay_s,
         jitter_buffer_emitted_count: s.jitter_buffer_emitted_count,
+        jitter_buffer_target_delay: s.target_delay_ms / 1000.0,
         total_audio_energy: s.total_audio_energy,
         total_samples_duration: s.total_samples_duration_s,
         audio_level: s.audio_level,

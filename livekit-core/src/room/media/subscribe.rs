@@ -237,6 +237,7 @@ impl Session {
             if let StatsEntry::InboundRtp {
                 jitter_buffer_delay,
                 jitter_buffer_emitted_count,
+                jitter_buffer_target_delay,
                 total_samples_received,
                 concealed_samples,
                 concealment_events,
@@ -249,6 +250,9 @@ impl Session {
             {
                 *jitter_buffer_delay = played.jitter_buffer_delay;
                 *jitter_buffer_emitted_count = played.jitter_buffer_emitted_count;
+                // W3C: the sum of the target over emitted samples.
+                *jitter_buffer_target_delay =
+                    played.jitter_buffer_target_delay * played.jitter_buffer_emitted_count as f64;
                 *total_samples_received = played.total_samples_received;
                 *concealed_samples = played.concealed_samples;
                 *concealment_events = played.concealment_events;
