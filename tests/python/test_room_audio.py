@@ -458,3 +458,22 @@ def test_disconnect_while_publishing(livekit_server):
                 await sender.aclose()
 
     run(main())
+
+
+def test_active_speakers_follow_the_audio_level(livekit_server):
+    """The server ranks speakers from the audio-level header extension the
+    publisher sends; a loud tone makes its publisher the active speaker."""
+
+    async def main():
+        async with Peers(livekit_server, unique_room("audio-speakers")) as peers:
+            alice = await peers.join("alice")
+            bob = await peers.join("bob")
+            sender = ToneSender()
+            try:
+                await sender.publish(alice.lp)
+                (speakers,) = await bob.wait("active_speakers_changed", timeout=15)
+                assert [p.identity for p in speakers] == ["alice"]
+            finally:
+                await sender.aclose()
+
+    run(main())
