@@ -171,6 +171,31 @@ fn a_published_sine_is_heard_muted_and_unpublished() {
         db(sent)
     );
 
+    // Session statistics carry the audio: Alice's publisher sends it.
+    let Res::GetSessionStats(r) = request(Req::GetSessionStats(proto::GetSessionStatsRequest {
+        room_handle: alice.room,
+        request_async_id: None,
+    })) else {
+        panic!("GetSessionStats answered with another response")
+    };
+    let stats = wait_event(WAIT, |m| match m {
+        Ev::GetSessionStats(cb) if cb.async_id == r.async_id => cb.message.clone(),
+        _ => None,
+    })
+    .expect("a GetSessionStats callback");
+    let proto::get_session_stats_callback::Message::Result(stats) = stats else {
+        panic!("session stats failed: {stats:?}")
+    };
+    let sent: u64 = stats
+        .publisher_stats
+        .iter()
+        .filter_map(|s| match &s.stats {
+            Some(proto::rtc_stats::Stats::OutboundRtp(o)) => Some(o.sent.packets_sent),
+            _ => None,
+        })
+        .sum();
+    assert!(sent > 0, "publisher outbound-rtp packets: {sent}");
+
     // Mute: both rooms report it, and Bob hears silence.
     let Res::LocalTrackMute(r) = request(Req::LocalTrackMute(proto::LocalTrackMuteRequest {
         track_handle: track,

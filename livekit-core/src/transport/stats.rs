@@ -387,10 +387,10 @@ pub enum StatsEntry {
     },
 }
 
-/// Our entries for the engine's report. Entries of other types (codecs,
-/// certificates, RTP streams) are left out: the FFI carries them from the
-/// media side, through the senders' and tracks' own stats
-/// ([`media_entries`]).
+/// Our entries for a whole connection's report: connection, transport,
+/// candidates and data channels, and the RTP entries of its senders and
+/// receivers ([`media_entries`]), so session statistics include audio.
+/// Certificates are left out.
 pub(crate) fn from_report(report: &RTCStatsReport) -> TransportStats {
     let entries = report
         .iter()
@@ -410,6 +410,7 @@ pub(crate) fn from_report(report: &RTCStatsReport) -> TransportStats {
             };
             Some(entry_from_json(kind, &json?))
         })
+        .chain(media_entries(report))
         .collect();
     TransportStats { entries }
 }
