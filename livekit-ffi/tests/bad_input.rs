@@ -218,6 +218,86 @@ fn room_requests_on_unknown_rooms_fail_cleanly() {
         request_async_id: None,
     });
     assert!(try_request(unpublish).is_none());
-    assert!(logged("UnpublishTrackRequest is not implemented"));
+    assert_no_panic();
+}
+
+#[test]
+fn media_requests_on_unknown_or_wrong_handles_fail_cleanly() {
+    let resampler = new_resampler();
+    for handle in [987_654_322, resampler] {
+        let requests = [
+            Req::PublishTrack(proto::PublishTrackRequest {
+                local_participant_handle: handle,
+                track_handle: handle,
+                options: Default::default(),
+                request_async_id: None,
+            }),
+            Req::SetSubscribed(proto::SetSubscribedRequest {
+                subscribe: true,
+                publication_handle: handle,
+            }),
+            Req::EnableRemoteTrack(proto::EnableRemoteTrackRequest {
+                track_handle: handle,
+                enabled: false,
+            }),
+            Req::EnableRemoteTrackPublication(proto::EnableRemoteTrackPublicationRequest {
+                track_publication_handle: handle,
+                enabled: false,
+            }),
+            Req::SetTrackSubscriptionPermissions(proto::SetTrackSubscriptionPermissionsRequest {
+                local_participant_handle: handle,
+                all_participants_allowed: false,
+                permissions: Vec::new(),
+            }),
+            Req::AudioStreamFromParticipant(proto::AudioStreamFromParticipantRequest {
+                participant_handle: handle,
+                r#type: proto::AudioStreamType::AudioStreamNative as i32,
+                track_source: None,
+                sample_rate: None,
+                num_channels: None,
+                audio_filter_module_id: None,
+                audio_filter_options: None,
+                frame_size_ms: None,
+                queue_size_frames: None,
+            }),
+            Req::GetStats(proto::GetStatsRequest {
+                track_handle: handle,
+                request_async_id: None,
+            }),
+        ];
+        for request in requests {
+            let name = format!("{request:?}");
+            assert!(try_request(request).is_none(), "accepted: {name}");
+        }
+    }
+
+    // A local track is not a remote one, and vice versa.
+    let source = match try_request(Req::NewAudioSource(proto::NewAudioSourceRequest {
+        r#type: proto::AudioSourceType::AudioSourceNative as i32,
+        options: None,
+        sample_rate: Some(48_000),
+        num_channels: Some(1),
+        queue_size_ms: Some(0),
+        platform_audio_handle: None,
+    })) {
+        Some(Res::NewAudioSource(r)) => r.source.handle.id,
+        other => panic!("unexpected {other:?}"),
+    };
+    let track = match try_request(Req::CreateAudioTrack(proto::CreateAudioTrackRequest {
+        name: "t".into(),
+        source_handle: source,
+    })) {
+        Some(Res::CreateAudioTrack(r)) => r.track.handle.id,
+        other => panic!("unexpected {other:?}"),
+    };
+    let enable = Req::EnableRemoteTrack(proto::EnableRemoteTrackRequest {
+        track_handle: track,
+        enabled: true,
+    });
+    assert!(try_request(enable).is_none());
+    assert!(logged("EnableRemoteTrack needs a remote track"));
+    drop_handle(track);
+    drop_handle(source);
+    drop_handle(resampler);
     assert_no_panic();
 }
