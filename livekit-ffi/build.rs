@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 
 fn main() {
+    // Fold identical functions (many generic instantiations are byte-identical).
+    println!("cargo:rustc-cdylib-link-arg=-Wl,--icf=all");
     let proto_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../protos");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&proto_dir)
         .expect("protos/ directory")

@@ -148,11 +148,15 @@ async fn join_once(url: &str, token: &str, options: &RoomOptions) -> Result<Join
         reliable.clone(),
         lossy.clone(),
     );
+    session
+        .resume
+        .configure(options.ice_servers.clone(), options.relay_only);
     session.spawn_channel_reader(reliable);
     session.spawn_channel_reader(lossy);
     session.spawn_transport_task(transport_rx);
     session.spawn_signal_task(signal_events);
     let data = session.spawn_data_sender();
+    session.start_data_tracks(&join).await;
 
     let primary = if join.subscriber_primary {
         Target::Subscriber

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use livekit_protocol as proto;
 
+use super::data_tracks::RemoteDataTrack;
 use super::streams::{ByteStreamReader, ReaderSlot, TextStreamReader};
 use crate::track::RemoteAudioTrack;
 
@@ -251,6 +252,23 @@ pub enum RoomEvent {
         /// The new threshold in bytes.
         threshold: u64,
     },
+    /// A remote participant published a data track (or was already
+    /// publishing it when we joined).
+    DataTrackPublished(RemoteDataTrack),
+    /// A remote data track was unpublished, or its publisher left.
+    DataTrackUnpublished {
+        /// The publisher.
+        identity: String,
+        /// The track's SID.
+        sid: String,
+    },
+    /// The connection was lost and the room is resuming it; comes right
+    /// after `ConnectionStateChanged(Reconnecting)`. Participants, tracks
+    /// and data channels stay as they are meanwhile.
+    Reconnecting,
+    /// The room resumed its connection; comes right after
+    /// `ConnectionStateChanged(Connected)`.
+    Reconnected,
     /// The server replaced the token used for reconnecting.
     TokenRefreshed(String),
     /// The room is closed; no more events follow.

@@ -27,14 +27,17 @@
 
 mod connect;
 pub mod data;
+pub mod data_tracks;
 mod error;
 pub mod events;
 mod ice;
 mod media;
 mod negotiation;
 mod options;
+mod resume;
 mod sender;
 mod session;
+mod simulate;
 pub mod state;
 pub mod streams;
 
@@ -50,6 +53,7 @@ pub use events::{ConnectionState, DataKind, RoomEvent};
 pub use media::{AudioPublishOptions, TrackPermission};
 pub use options::RoomOptions;
 pub use session::DEFAULT_DC_THRESHOLD;
+pub use simulate::SimulateScenario;
 pub use streams::{
     ByteStreamInfo, ByteStreamOptions, ByteStreamReader, ByteStreamWriter, StreamError,
     StreamPacket, StreamSender, TextStreamInfo, TextStreamOptions, TextStreamReader,
@@ -335,6 +339,12 @@ impl Room {
     /// The server's version string.
     pub fn server_version(&self) -> String {
         self.session.signal.join_response().server_version
+    }
+
+    /// Make the server (or the client) misbehave in a chosen way, to test
+    /// how the room recovers: see [`SimulateScenario`].
+    pub async fn simulate_scenario(&self, scenario: SimulateScenario) -> Result<(), RoomError> {
+        self.session.simulate_scenario(scenario).await
     }
 
     /// Whether the room has been closed, by us or by the server.

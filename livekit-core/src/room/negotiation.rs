@@ -30,10 +30,30 @@ impl Session {
         if *negotiated && !force {
             return Ok(());
         }
+        self.offer_round(false).await?;
+        *negotiated = true;
+        Ok(())
+    }
+
+    /// Restart ICE on the publisher, as a resume does, if it was ever
+    /// negotiated; returns whether it was. One that never was has nothing
+    /// to restart, and its first negotiation gathers afresh anyway.
+    pub(crate) async fn restart_publisher_ice(self: &Arc<Self>) -> Result<bool, RoomError> {
+        let negotiated = self.negotiation.lock().await;
+        if !*negotiated {
+            return Ok(false);
+        }
+        self.offer_round(true).await?;
+        Ok(true)
+    }
+
+    /// Offer, wait for the answer and apply it. The caller holds the
+    /// negotiation lock, so one round runs at a time.
+    async fn offer_round(self: &Arc<Self>, ice_restart: bool) -> Result<(), RoomError> {
         if self.is_closed() {
             return Err(RoomError::Closed);
         }
-        let sdp = self.publisher.create_offer(false).await?;
+        let sdp = self.publisher.create_offer(ice_restart).await?;
         let (tx, rx) = oneshot::channel();
         *self.answer_waiter.lock() = Some(tx);
         self.send_signal(Request::Offer(proto::SessionDescription {
@@ -55,7 +75,6 @@ impl Session {
             }
         };
         self.publisher.set_remote_answer(&answer).await?;
-        *negotiated = true;
         Ok(())
     }
 

@@ -17,9 +17,11 @@ use proto::signal_response::Message as Response;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 
 use super::data;
+use super::data_tracks::{self, DataTracks};
 use super::error::RoomError;
 use super::events::{ConnectionState, DataKind, RoomEvent};
 use super::media::Media;
+use super::resume::{ResumeCause, ResumeState};
 use super::state::RoomState;
 use crate::transport::{
     DataChannel, DataChannelEvent, IceCandidateInit, PcState, PeerTransport, Target, TransportEvent,
@@ -47,6 +49,8 @@ pub(crate) struct Session {
     pub(super) state: Mutex<RoomState>,
     /// Published and subscribed tracks.
     pub(super) media: Media,
+    /// Published and known remote data tracks.
+    pub(super) data_tracks: DataTracks,
     events: Mutex<Option<mpsc::UnboundedSender<RoomEvent>>>,
     /// Events produced while joining; `None` once joined.
     held_events: Mutex<Option<Vec<RoomEvent>>>,
@@ -72,6 +76,8 @@ pub(crate) struct Session {
     sequence: AtomicU32,
     offer_id: AtomicU32,
     closed: watch::Sender<bool>,
+    /// What resuming the session needs (see `resume.rs`).
+    pub(super) resume: ResumeState,
 }
 
 fn kind_index(kind: DataKind) -> usize {
@@ -98,6 +104,7 @@ impl Session {
             subscriber,
             state: Mutex::new(state),
             media: Media::default(),
+            data_tracks: DataTracks::default(),
             events: Mutex::new(Some(events)),
             held_events: Mutex::new(Some(Vec::new())),
             reliable,
@@ -117,6 +124,7 @@ impl Session {
             sequence: AtomicU32::new(0),
             offer_id: AtomicU32::new(0),
             closed: watch::channel(false).0,
+            resume: ResumeState::default(),
         })
     }
 
@@ -152,6 +160,19 @@ impl Session {
     /// Whether [`Session::close`] ran.
     pub(super) fn is_closed(&self) -> bool {
         *self.closed.borrow()
+    }
+
+    /// Watch [`Session::is_closed`] change.
+    pub(super) fn closed_watch(&self) -> watch::Receiver<bool> {
+        self.closed.subscribe()
+    }
+
+    /// Watch a peer connection's state.
+    pub(super) fn pc_state(&self, target: Target) -> watch::Receiver<PcState> {
+        match target {
+            Target::Publisher => self.pub_state.subscribe(),
+            Target::Subscriber => self.sub_state.subscribe(),
+        }
     }
 
     /// Next reliable-packet sequence number, counting from 1.
@@ -345,10 +366,12 @@ impl Session {
                 }
             }
             Response::Update(update) => {
+                self.resume.note_seen(&update.participants);
                 let mut state = self.state.lock();
                 let events = state.apply_participant_update(&update.participants);
                 let local = state.local.clone();
                 self.emit(self.with_media_events(events));
+                self.emit(self.data_tracks.apply_update(&update.participants, &local));
                 drop(state);
                 self.resolve_pending(&local);
                 self.retry_pending_tracks();
@@ -380,16 +403,28 @@ impl Session {
             Response::RefreshToken(token) => {
                 self.emit([RoomEvent::TokenRefreshed(token)]);
             }
+            message @ (Response::PublishDataTrackResponse(_)
+            | Response::UnpublishDataTrackResponse(_)
+            | Response::DataTrackSubscriberHandles(_)) => self.on_data_track_signal(message),
+            Response::RequestResponse(response)
+                if data_tracks::is_data_track_response(&response) =>
+            {
+                self.on_data_track_signal(Response::RequestResponse(response))
+            }
             Response::RequestResponse(response) => self.answer_request(&response),
             Response::Leave(leave) => {
                 use proto::leave_request::Action;
                 let action = Action::try_from(leave.action).unwrap_or(Action::Disconnect);
-                if action != Action::Disconnect {
-                    log::warn!(
-                        "server asked for {action:?}; resuming is not supported yet, disconnecting"
-                    );
+                match action {
+                    Action::Resume => self.start_resume(ResumeCause::ServerLeave(leave.reason)),
+                    Action::Reconnect => {
+                        // A full reconnect would rebuild the session with new
+                        // handles; until it exists the room ends here.
+                        log::warn!("the server asked for a full reconnect; not supported, closing");
+                        self.close(leave.reason, false).await;
+                    }
+                    Action::Disconnect => self.close(leave.reason, false).await,
                 }
-                self.close(leave.reason, false).await;
             }
             other => log::debug!("ignored signal message {other:?}"),
         }
@@ -414,14 +449,22 @@ impl Session {
                 };
                 tx.send_replace(state);
                 // The remote end closing reads as Closed, not Failed: either
-                // way, a connection we did not close is lost.
+                // way, a connection we did not close is lost. A resume
+                // restarts ICE on a failed one; a closed one makes the
+                // resume give up and close the room.
                 if matches!(state, PcState::Failed | PcState::Closed) && !self.is_closed() {
-                    log::warn!("{target:?} peer connection lost ({state:?}); closing the room");
-                    self.close(proto::DisconnectReason::StateMismatch as i32, false)
-                        .await;
+                    log::warn!("{target:?} peer connection lost ({state:?}); resuming");
+                    self.start_resume(ResumeCause::PeerFailed(target));
                 }
             }
+            TransportEvent::DataChannel(channel)
+                if channel.label() == data_tracks::DATA_TRACK_LABEL =>
+            {
+                self.resume.note_subscriber_channel(&channel);
+                self.spawn_data_track_reader(channel)
+            }
             TransportEvent::DataChannel(channel) => {
+                self.resume.note_subscriber_channel(&channel);
                 self.spawn_channel_reader(channel);
             }
             TransportEvent::Track(track) => self.on_remote_track(track),
@@ -484,7 +527,9 @@ impl Session {
         });
     }
 
-    /// Forward signal messages until the signal client stops.
+    /// Forward signal messages until the signal client is gone. A closed
+    /// socket starts a resume; the restarted socket reports on the same
+    /// channel, so the task carries on.
     pub(super) fn spawn_signal_task(
         self: &Arc<Self>,
         mut events: mpsc::UnboundedReceiver<SignalEvent>,
@@ -498,13 +543,15 @@ impl Session {
                 match event {
                     SignalEvent::Message(message) => session.on_signal(*message).await,
                     SignalEvent::Close(why) => {
-                        if !session.is_closed() {
-                            log::warn!("signal connection closed: {why}");
-                            session
-                                .close(proto::DisconnectReason::SignalClose as i32, false)
-                                .await;
+                        if session.is_closed() {
+                            return;
                         }
-                        return;
+                        // While resuming, this is the replaced socket's own
+                        // close (or a new loss the attempt itself notices).
+                        if !session.resume.is_active() {
+                            log::warn!("signal connection closed: {why}");
+                            session.start_resume(ResumeCause::SignalLost);
+                        }
                     }
                 }
             }
@@ -536,6 +583,7 @@ impl Session {
         }
         self.unpublish_all().await;
         self.stop_subscriptions();
+        self.data_tracks.close();
         if notify_server {
             self.send_signal(Request::Leave(proto::LeaveRequest {
                 reason,

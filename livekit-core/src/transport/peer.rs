@@ -741,6 +741,17 @@ impl PeerTransport {
         from_report(&report)
     }
 
+    /// Replace the ICE servers and policy, as a resume does with the ones
+    /// the server's ReconnectResponse names: credentials of TURN servers
+    /// expire, and the next ICE restart gathers from the new list.
+    pub async fn set_ice_config(&self, config: &TransportConfig) -> Result<()> {
+        self.check_open()?;
+        self.pc
+            .set_configuration(config.rtc_configuration())
+            .await
+            .map_err(TransportError::engine)
+    }
+
     /// Close the connection; further calls fail with [`TransportError::Closed`].
     ///
     /// Reports [`PcState::Closed`] once. The engine stops its driver (it

@@ -18,6 +18,7 @@
 //! - [`room`]: room info and sid.
 //! - [`data`]: transcriptions, chat, SIP DTMF, the legacy stream packets,
 //!   and stream infos, options and errors.
+//! - [`data_track`]: data-track infos, frames, options and errors.
 //! - [`stats`]: transport statistics as `RtcStats`.
 //! - [`rtp_stats`]: a subscribed track's receive statistics.
 
@@ -26,6 +27,7 @@
 #![allow(dead_code)]
 
 pub mod data;
+pub mod data_track;
 pub mod participant;
 pub mod room;
 pub mod rtp_stats;

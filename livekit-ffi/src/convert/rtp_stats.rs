@@ -16,9 +16,9 @@ fn rtc(id: String, timestamp_ms: i64) -> proto::RtcStatsData {
     }
 }
 
-/// The RTP entries of a report; `None` for the other kinds, which
-/// [`super::stats`] maps.
-pub fn rtp_entry_to_ffi(entry: StatsEntry) -> Result<Stats, StatsEntry> {
+/// The RTP entries of a report; the other kinds come back (boxed, they
+/// are large) for [`super::stats`] to map.
+pub fn rtp_entry_to_ffi(entry: StatsEntry) -> Result<Stats, Box<StatsEntry>> {
     Ok(match entry {
         StatsEntry::Codec {
             id,
@@ -297,7 +297,7 @@ pub fn rtp_entry_to_ffi(entry: StatsEntry) -> Result<Stats, StatsEntry> {
             },
             video: Default::default(),
         }),
-        other => return Err(other),
+        other => return Err(Box::new(other)),
     })
 }
 

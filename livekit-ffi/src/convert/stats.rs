@@ -25,7 +25,7 @@ pub fn entries_to_ffi(entries: Vec<StatsEntry>) -> Vec<proto::RtcStats> {
 pub fn rtc_stats_to_ffi(entry: StatsEntry) -> proto::RtcStats {
     let entry = match super::rtp_stats::rtp_entry_to_ffi(entry) {
         Ok(stats) => return proto::RtcStats { stats: Some(stats) },
-        Err(entry) => entry,
+        Err(entry) => *entry,
     };
     let stats = match entry {
         StatsEntry::PeerConnection {

@@ -79,6 +79,7 @@ pub fn handle(server: &'static FfiServer, request: proto::FfiRequest) -> FfiResu
         Req::Disconnect(r) => Res::Disconnect(room::disconnect(server, r)?),
         Req::ReadyForRoomEvent(r) => Res::ReadyForRoomEvent(room::ready(server, r)?),
         Req::GetSessionStats(r) => Res::GetSessionStats(room::session_stats(server, r)?),
+        Req::SimulateScenario(r) => Res::SimulateScenario(room::simulate_scenario(server, r)?),
         Req::PublishData(r) => Res::PublishData(room::publish_data(server, r)?),
         Req::PublishSipDtmf(r) => Res::PublishSipDtmf(room::publish_sip_dtmf(server, r)?),
         Req::PublishTranscription(r) => {
@@ -115,6 +116,16 @@ pub fn handle(server: &'static FfiServer, request: proto::FfiRequest) -> FfiResu
         Req::SendStreamHeader(r) => Res::SendStreamHeader(room::send_stream_header(server, r)?),
         Req::SendStreamChunk(r) => Res::SendStreamChunk(room::send_stream_chunk(server, r)?),
         Req::SendStreamTrailer(r) => Res::SendStreamTrailer(room::send_stream_trailer(server, r)?),
+
+        // Data tracks.
+        message @ (Req::PublishDataTrack(_)
+        | Req::LocalDataTrackTryPush(_)
+        | Req::LocalDataTrackUnpublish(_)
+        | Req::LocalDataTrackIsPublished(_)
+        | Req::SubscribeDataTrack(_)
+        | Req::RemoteDataTrackIsPublished(_)
+        | Req::DataTrackStreamRead(_)
+        | Req::RemoteDataTrackSetPipelineOptions(_)) => room::data_tracks::handle(server, message)?,
 
         // Everything else needs what later work adds.
         other => return Err(FfiError::Unsupported(request_name(&other))),

@@ -19,8 +19,13 @@ pub const SAMPLES_PER_MS: i64 = 48;
 /// letting a flooding peer grow memory.
 pub const MAX_PACKETS: usize = 64;
 
-/// Smallest target delay: enough for ordinary scheduling jitter on both ends
-/// and one 20 ms packet, without being noticeable in conversation.
+/// Smallest target delay. Playout starts on the first 10 ms tick at least
+/// this long after the packet that (re)starts it arrived, so on a clean
+/// network every packet has 20..30 ms (25 on average) to arrive after its
+/// expected time: far more than ordinary scheduling jitter on both ends
+/// (a few ms), and the same end-to-end delay as libwebrtc's NetEq. Jitter
+/// beyond that raises the target (95th percentile + [`TICK_MARGIN`]), and so
+/// does reordering (see [`DelayEstimator`]).
 pub const MIN_TARGET_MS: i64 = 40;
 
 /// Largest target delay: beyond this, conversation suffers more from the
@@ -40,6 +45,12 @@ const TICK_MARGIN: i64 = 10 * SAMPLES_PER_MS;
 /// packet (at 50 packets a second, 50 ms per second): slower than it rises,
 /// so a burst of jitter that comes and goes is not chased back and forth.
 const SHRINK_PER_PACKET: i64 = SAMPLES_PER_MS;
+
+/// Packets for which an observed reordering keeps the target up (about 2 s
+/// of 20 ms packets, like [`WINDOW`]): a network that reorders once (several
+/// paths, a wifi retransmission) does it again, and a single reordered
+/// packet would never reach the 95th percentile.
+const REORDER_HOLD: usize = WINDOW;
 
 /// One packet waiting in the buffer.
 #[derive(Debug, Clone)]
@@ -179,6 +190,14 @@ impl PacketBuffer {
 /// percentile of that (plus one playout tick) would have caught 95% of the
 /// window in time. The target rises at once and falls slowly, between
 /// [`MIN_TARGET_MS`] and [`MAX_TARGET_MS`].
+///
+/// A packet that arrives after a newer one (reordered) is late by at least
+/// a packet's duration, more than the minimum target covers on a clean
+/// network. Unlike an isolated late packet, which the percentile ignores (a
+/// stall absorbs it), reordering is a property of the path and comes back:
+/// the lateness of a reordered packet (+ [`TICK_MARGIN`]) holds the target
+/// up for the next [`REORDER_HOLD`] packets, so the next (re)start of
+/// playout, a talkspurt after a DTX pause, has room for it.
 #[derive(Debug)]
 pub struct DelayEstimator {
     epoch: Option<Instant>,
@@ -191,6 +210,12 @@ pub struct DelayEstimator {
     /// smoothing.
     jitter_q4: i64,
     last_transit: Option<i64>,
+    /// Newest timestamp seen in this stream, to recognise reordering.
+    newest_ts: Option<i64>,
+    /// Lower bound on the target set by the last reordered packet, and the
+    /// packets it still holds.
+    reorder_floor: i64,
+    reorder_left: usize,
 }
 
 impl Default for DelayEstimator {
@@ -204,6 +229,9 @@ impl Default for DelayEstimator {
             target: MIN_TARGET_MS * SAMPLES_PER_MS,
             jitter_q4: 0,
             last_transit: None,
+            newest_ts: None,
+            reorder_floor: 0,
+            reorder_left: 0,
         }
     }
 }
@@ -236,10 +264,27 @@ impl DelayEstimator {
         sorted.copy_from_slice(&self.transits[..self.count]);
         sorted.sort_unstable();
         let p95 = sorted[(self.count - 1) * 95 / 100];
-        let wanted = (p95.saturating_sub(sorted[0]) + TICK_MARGIN).clamp(
-            MIN_TARGET_MS * SAMPLES_PER_MS,
-            MAX_TARGET_MS * SAMPLES_PER_MS,
-        );
+        let min = sorted[0];
+
+        if self.newest_ts.is_some_and(|newest| ts < newest) {
+            self.reorder_floor = self
+                .reorder_floor
+                .max(transit.saturating_sub(min).saturating_add(TICK_MARGIN));
+            self.reorder_left = REORDER_HOLD;
+        } else if self.reorder_left > 0 {
+            self.reorder_left -= 1;
+            if self.reorder_left == 0 {
+                self.reorder_floor = 0;
+            }
+        }
+        self.newest_ts = Some(self.newest_ts.map_or(ts, |newest| newest.max(ts)));
+
+        let wanted = (p95.saturating_sub(min) + TICK_MARGIN)
+            .max(self.reorder_floor)
+            .clamp(
+                MIN_TARGET_MS * SAMPLES_PER_MS,
+                MAX_TARGET_MS * SAMPLES_PER_MS,
+            );
         self.target = if wanted >= self.target {
             wanted
         } else {
@@ -248,12 +293,13 @@ impl DelayEstimator {
     }
 
     /// Forgets the transits of the old stream (its timestamps mean nothing
-    /// for the new one); the target delay and jitter carry over, as the
-    /// network did not change.
+    /// for the new one); the target delay, jitter and reordering floor carry
+    /// over, as the network did not change.
     pub fn new_stream(&mut self) {
         self.count = 0;
         self.next = 0;
         self.last_transit = None;
+        self.newest_ts = None;
     }
 
     /// The playout delay to aim for, in samples.
@@ -341,5 +387,32 @@ mod tests {
         // A wild arrival time cannot overflow anything.
         estimator.on_packet(start + Duration::from_secs(1 << 40), i64::MIN / 2);
         assert!(estimator.target() <= MAX_TARGET_MS * SAMPLES_PER_MS);
+    }
+
+    #[test]
+    fn reordering_holds_the_target_up() {
+        let start = Instant::now();
+        let mut estimator = DelayEstimator::default();
+        let at = |k: u64| start + Duration::from_millis(20 * k);
+        for k in 0..20u64 {
+            estimator.on_packet(at(k), 960 * k as i64);
+        }
+        assert_eq!(estimator.target(), MIN_TARGET_MS * SAMPLES_PER_MS);
+        // Packet 20 arrives 1 ms after packet 21: 21 ms late.
+        estimator.on_packet(at(21), 960 * 21);
+        estimator.on_packet(at(21) + Duration::from_millis(1), 960 * 20);
+        let raised = estimator.target() / SAMPLES_PER_MS;
+        assert_eq!(raised, 21 + TICK_MARGIN / SAMPLES_PER_MS);
+        // Held while the window remembers it, although the 95th percentile
+        // never saw it...
+        for k in 22..(21 + REORDER_HOLD as u64) {
+            estimator.on_packet(at(k), 960 * k as i64);
+            assert_eq!(estimator.target() / SAMPLES_PER_MS, raised, "packet {k}");
+        }
+        // ...then falls back to the minimum.
+        for k in (21 + REORDER_HOLD as u64)..(40 + REORDER_HOLD as u64) {
+            estimator.on_packet(at(k), 960 * k as i64);
+        }
+        assert_eq!(estimator.target(), MIN_TARGET_MS * SAMPLES_PER_MS);
     }
 }

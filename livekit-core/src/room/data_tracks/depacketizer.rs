@@ -103,7 +103,11 @@ impl Depacketizer {
         first
     }
 
-    fn continue_partial(&mut self, header: &Header, payload: Bytes) -> (Option<Frame>, Option<Dropped>) {
+    fn continue_partial(
+        &mut self,
+        header: &Header,
+        payload: Bytes,
+    ) -> (Option<Frame>, Option<Dropped>) {
         let frame_number = header.frame_number;
         let Some(index) = self
             .partials
@@ -227,15 +231,16 @@ mod tests {
     #[test]
     fn interleaved_frames_need_more_partial_slots() {
         let mut p = Packetizer::new(3, 40);
-        let a = packets(&mut p, &[1; 60], None);
-        let b = packets(&mut p, &[2; 60], None);
+        // 28 payload bytes a packet: two packets each.
+        let a = packets(&mut p, &[1; 50], None);
+        let b = packets(&mut p, &[2; 50], None);
         assert_eq!((a.len(), b.len()), (2, 2));
         let interleaved = [a[0].clone(), b[0].clone(), a[1].clone(), b[1].clone()];
         // One slot: b's start evicts a.
         let mut d = Depacketizer::default();
         let got = feed(&mut d, &interleaved, 1);
         assert_eq!(got.len(), 1);
-        assert_eq!(got[0].payload.as_ref(), [2; 60]);
+        assert_eq!(got[0].payload.as_ref(), [2; 50]);
         // Two slots: both complete.
         let mut d = Depacketizer::default();
         let got = feed(&mut d, &interleaved, 2);
@@ -245,14 +250,17 @@ mod tests {
     #[test]
     fn single_packet_frame_evicts_a_stale_partial_when_full() {
         let mut p = Packetizer::new(3, 40);
-        let a = packets(&mut p, &[1; 60], None);
+        let a = packets(&mut p, &[1; 50], None);
         let single = packets(&mut p, &[9], None);
         let mut d = Depacketizer::default();
         assert_eq!(d.push(&a[0].0, a[0].1.clone(), 1), (None, None));
         let (frame, dropped) = d.push(&single[0].0, single[0].1.clone(), 1);
         assert_eq!(frame.unwrap().payload.as_ref(), [9]);
         assert_eq!(dropped, Some(Dropped::Evicted(0)));
-        assert_eq!(d.push(&a[1].0, a[1].1.clone(), 1).1, Some(Dropped::UnknownFrame(0)));
+        assert_eq!(
+            d.push(&a[1].0, a[1].1.clone(), 1).1,
+            Some(Dropped::UnknownFrame(0))
+        );
     }
 
     #[test]

@@ -11,8 +11,8 @@ use tokio::sync::oneshot;
 
 use super::packetizer::{MTU, Packetizer};
 use super::{
-    DataTrackFrame, DataTrackInfo, DataTrackOptions, PublishDataTrackError, PushFrameError,
-    Shared, validate_schema,
+    DataTrackFrame, DataTrackInfo, DataTrackOptions, PublishDataTrackError, PushFrameError, Shared,
+    validate_schema,
 };
 
 /// How long the server gets to accept a publication.

@@ -296,25 +296,27 @@ fn validate_schema(
         Some(F::WellKnown(v)) => Fk::try_from(*v).ok().filter(|k| *k != Fk::Unspecified),
         _ => None,
     });
-    let schema_encoding = schema.map(|s| match s.encoding.as_ref().and_then(|e| e.value.as_ref()) {
-        Some(S::WellKnown(v)) => Sk::try_from(*v).ok().filter(|k| *k != Sk::Unspecified),
-        _ => None,
-    });
+    let schema_encoding =
+        schema.map(
+            |s| match s.encoding.as_ref().and_then(|e| e.value.as_ref()) {
+                Some(S::WellKnown(v)) => Sk::try_from(*v).ok().filter(|k| *k != Sk::Unspecified),
+                _ => None,
+            },
+        );
     match (frame, schema_encoding) {
         (None, Some(_)) => Err("a schema needs a frame encoding".into()),
-        (Some(Some(f)), None) if !matches!(f, Fk::Cbor | Fk::Msgpack | Fk::Json) => Err(format!(
-            "frame encoding {} needs a schema",
-            f.as_str_name()
-        )),
+        (Some(Some(f)), None) if !matches!(f, Fk::Cbor | Fk::Msgpack | Fk::Json) => {
+            Err(format!("frame encoding {} needs a schema", f.as_str_name()))
+        }
         (Some(Some(f)), Some(s)) => {
-            let fits = match (f, s) {
+            let fits = matches!(
+                (f, s),
                 (Fk::Ros1, Some(Sk::Ros1Msg))
-                | (Fk::Cdr, Some(Sk::Ros2Msg | Sk::Ros2Idl | Sk::OmgIdl))
-                | (Fk::Protobuf, Some(Sk::Protobuf))
-                | (Fk::Flatbuffer, Some(Sk::Flatbuffer))
-                | (Fk::Json, Some(Sk::JsonSchema)) => true,
-                _ => false,
-            };
+                    | (Fk::Cdr, Some(Sk::Ros2Msg | Sk::Ros2Idl | Sk::OmgIdl))
+                    | (Fk::Protobuf, Some(Sk::Protobuf))
+                    | (Fk::Flatbuffer, Some(Sk::Flatbuffer))
+                    | (Fk::Json, Some(Sk::JsonSchema))
+            );
             if fits {
                 Ok(())
             } else {

@@ -20,8 +20,17 @@ pub(super) async fn forward(
     ffi_room: Arc<FfiRoom>,
     mut events: mpsc::UnboundedReceiver<RoomEvent>,
 ) {
+    let mut reconnecting = false;
     while let Some(event) = events.recv().await {
         let started = Instant::now();
+        match &event {
+            RoomEvent::Reconnecting => reconnecting = true,
+            RoomEvent::Reconnected => reconnecting = false,
+            _ => {}
+        }
+        if reconnecting && suppressed_while_reconnecting(&event) {
+            continue;
+        }
         // Brief §3: the PublishTrack callback goes out first.
         if let RoomEvent::LocalTrackPublished { track } = &event {
             ffi_room.media.wait_published(&track.sid).await;
@@ -42,6 +51,18 @@ pub(super) async fn forward(
     }
     send(server, &ffi_room, Ev::Eos(proto::RoomEos {}));
     ffi_room.eos.send_replace(true);
+}
+
+/// Brief §3: between Reconnecting and Reconnected the official library
+/// drops these, so that what a reconnect re-announces about our own tracks
+/// does not reach the host as new publications.
+fn suppressed_while_reconnecting(event: &RoomEvent) -> bool {
+    matches!(
+        event,
+        RoomEvent::LocalTrackPublished { .. }
+            | RoomEvent::LocalTrackUnpublished { .. }
+            | RoomEvent::LocalTrackSubscribed { .. }
+    )
 }
 
 fn send(server: &FfiServer, ffi_room: &FfiRoom, message: Ev) {
@@ -311,6 +332,12 @@ fn to_ffi(server: &FfiServer, ffi_room: &Arc<FfiRoom>, event: RoomEvent) -> Opti
                 },
             )
         }
+        RoomEvent::DataTrackPublished(track) => super::data_tracks::published_event(server, track),
+        RoomEvent::DataTrackUnpublished { sid, .. } => {
+            Ev::DataTrackUnpublished(proto::DataTrackUnpublished { sid })
+        }
+        RoomEvent::Reconnecting => Ev::Reconnecting(proto::Reconnecting {}),
+        RoomEvent::Reconnected => Ev::Reconnected(proto::Reconnected {}),
         RoomEvent::TokenRefreshed(token) => Ev::TokenRefreshed(proto::TokenRefreshed { token }),
         RoomEvent::Disconnected { reason } => Ev::Disconnected(proto::Disconnected {
             reason: reason_to_ffi(reason),

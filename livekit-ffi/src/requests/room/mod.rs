@@ -10,6 +10,7 @@
 //!   out in stream-opened events.
 
 mod connect;
+pub mod data_tracks;
 mod events;
 mod local;
 mod media;
@@ -18,7 +19,7 @@ mod streams;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use livekit_core::room::Room;
+use livekit_core::room::{Room, SimulateScenario};
 use tokio::sync::{Notify, watch};
 
 pub use connect::connect;
@@ -167,6 +168,46 @@ pub fn session_stats(
         ));
     });
     Ok(proto::GetSessionStatsResponse { async_id })
+}
+
+/// `SimulateScenarioRequest`: set the scenario off; the callback says
+/// whether it could be, and the recovery shows as room events.
+pub fn simulate_scenario(
+    server: &'static FfiServer,
+    request: proto::SimulateScenarioRequest,
+) -> FfiResult<proto::SimulateScenarioResponse> {
+    let room = server.handles.get::<FfiRoom>(request.room_handle)?;
+    let scenario = scenario_from_ffi(request.scenario)?;
+    let async_id = async_id(server, request.request_async_id);
+    server.runtime().spawn(async move {
+        let error = room
+            .room
+            .simulate_scenario(scenario)
+            .await
+            .err()
+            .map(|e| e.to_string());
+        server.send_event(proto::ffi_event::Message::SimulateScenario(
+            proto::SimulateScenarioCallback { async_id, error },
+        ));
+    });
+    Ok(proto::SimulateScenarioResponse { async_id })
+}
+
+fn scenario_from_ffi(kind: i32) -> FfiResult<SimulateScenario> {
+    use proto::SimulateScenarioKind as K;
+    let kind = K::try_from(kind)
+        .map_err(|_| FfiError::invalid(format!("unknown simulate scenario {kind}")))?;
+    Ok(match kind {
+        K::SimulateSignalReconnect => SimulateScenario::SignalReconnect,
+        K::SimulateSpeaker => SimulateScenario::Speaker,
+        K::SimulateNodeFailure => SimulateScenario::NodeFailure,
+        K::SimulateServerLeave => SimulateScenario::ServerLeave,
+        K::SimulateMigration => SimulateScenario::Migration,
+        K::SimulateForceTcp => SimulateScenario::ForceTcp,
+        K::SimulateForceTls => SimulateScenario::ForceTls,
+        K::SimulateFullReconnect => SimulateScenario::FullReconnect,
+        K::SimulateDisconnectSignalOnResume => SimulateScenario::DisconnectSignalOnResume,
+    })
 }
 
 /// Every room ever connected, to close them on Dispose.

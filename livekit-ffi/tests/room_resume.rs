@@ -1,0 +1,350 @@
+//! Resuming a room on a real livekit-server through the C ABI: a lost
+//! signal connection (SimulateScenario SIGNAL_RECONNECT) gives Reconnecting
+//! then Reconnected with their connection states, and afterwards data flows
+//! both ways and a published sine keeps arriving, whether the publisher or
+//! the subscriber was the one that resumed. Also: the server dropping the
+//! signal again during the resume only costs an attempt, and a server that
+//! has forgotten us (node failure) closes the room.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use common::audio::*;
+use common::room::*;
+use common::*;
+use livekit_ffi::proto::{
+    self, ffi_event::Message as Ev, ffi_request::Message as Req, ffi_response::Message as Res,
+    room_event::Message as RoomEv,
+};
+
+const RATE: u32 = 48_000;
+
+/// Resumes take a few seconds (a 1 s settle, ICE restarts); retries more.
+const RESUME_WAIT: Duration = Duration::from_secs(60);
+
+/// Sends SimulateScenarioRequest and waits for its callback's error.
+fn simulate(room: u64, scenario: proto::SimulateScenarioKind) -> Option<String> {
+    let Res::SimulateScenario(r) = request(Req::SimulateScenario(proto::SimulateScenarioRequest {
+        room_handle: room,
+        scenario: scenario as i32,
+        request_async_id: None,
+    })) else {
+        panic!("SimulateScenario answered with another response")
+    };
+    let async_id = r.async_id;
+    wait_event(WAIT, |m| match m {
+        Ev::SimulateScenario(cb) if cb.async_id == async_id => Some(cb.error.clone()),
+        _ => None,
+    })
+    .expect("a SimulateScenario callback")
+}
+
+/// The connection-related events of `room`, as short labels, in order.
+fn connection_events(room: u64) -> Vec<String> {
+    room_events(room)
+        .iter()
+        .filter_map(connection_label)
+        .collect()
+}
+
+fn connection_label(m: &RoomEv) -> Option<String> {
+    Some(match m {
+        RoomEv::ConnectionStateChanged(c) => {
+            let state = proto::ConnectionState::try_from(c.state)
+                .map(|s| s.as_str_name().to_owned())
+                .unwrap_or_else(|_| c.state.to_string());
+            format!("state:{state}")
+        }
+        RoomEv::Reconnecting(_) => "reconnecting".into(),
+        RoomEv::Reconnected(_) => "reconnected".into(),
+        RoomEv::Disconnected(_) => "disconnected".into(),
+        _ => return None,
+    })
+}
+
+/// Waits until `room` has reported `count` Reconnected events; returns its
+/// connection events.
+fn wait_reconnected(room: u64, count: usize) -> Vec<String> {
+    wait_room_events(room, count, RESUME_WAIT, |m| {
+        matches!(m, RoomEv::Reconnected(_)).then_some(())
+    });
+    connection_events(room)
+}
+
+/// What one resume looks like after the initial connected state.
+fn episodes(n: usize) -> Vec<String> {
+    let mut expected = vec!["state:CONN_CONNECTED".to_owned()];
+    for _ in 0..n {
+        expected.extend(
+            [
+                "state:CONN_RECONNECTING",
+                "reconnecting",
+                "state:CONN_CONNECTED",
+                "reconnected",
+            ]
+            .map(str::to_owned),
+        );
+    }
+    expected
+}
+
+/// Sends `payload` from `from` and waits until `to` has it under `topic`.
+fn data_arrives(from: &Joined, to: &Joined, topic: &str, payload: &[u8]) {
+    publish(from.local, payload, true, Some(topic), &[]);
+    let got = wait_room_event(to.room, WAIT, |m| match m {
+        RoomEv::DataPacketReceived(p) => match &p.value {
+            Some(proto::data_packet_received::Value::User(u))
+                if u.topic.as_deref() == Some(topic) =>
+            {
+                Some(p.clone())
+            }
+            _ => None,
+        },
+        _ => None,
+    })
+    .unwrap_or_else(|| panic!("{topic}: nothing arrived at {}", to.identity));
+    let packet = take_packet(&got);
+    assert_eq!(packet.payload, payload);
+    assert_eq!(packet.identity, from.identity);
+}
+
+/// Captures a 440 Hz sine into `source` in 10 ms frames until stopped.
+fn feed_sine(source: u64, stop: Arc<AtomicBool>) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        let all = sine(440.0, RATE, 1, RATE as usize, 0.3);
+        let mut at = 0;
+        while !stop.load(Ordering::Relaxed) {
+            let frame = &all[at..at + 480];
+            at = (at + 480) % all.len();
+            if let Some(error) = capture(source, frame, RATE) {
+                panic!("capture failed: {error}");
+            }
+        }
+    })
+}
+
+/// Publishes `track` as alice's microphone; returns its SID.
+fn publish_track(local: u64, track: u64) -> String {
+    let Res::PublishTrack(r) = request(Req::PublishTrack(proto::PublishTrackRequest {
+        local_participant_handle: local,
+        track_handle: track,
+        options: proto::TrackPublishOptions {
+            source: Some(proto::TrackSource::SourceMicrophone as i32),
+            ..Default::default()
+        },
+        request_async_id: None,
+    })) else {
+        panic!("PublishTrack answered with another response")
+    };
+    let async_id = r.async_id;
+    match wait_event(WAIT, |m| match m {
+        Ev::PublishTrack(cb) if cb.async_id == async_id => cb.message.clone(),
+        _ => None,
+    }) {
+        Some(proto::publish_track_callback::Message::Publication(p)) => p.info.sid,
+        other => panic!("publish failed: {other:?}"),
+    }
+}
+
+/// The 440 Hz tone is what `stream` delivers now: over a second of audio
+/// whose zero crossings give 440 Hz and whose level is well above silence.
+fn hears_the_sine(stream: u64, seen: &mut usize, when: &str) {
+    std::thread::sleep(Duration::from_millis(1000));
+    let frames = stream_frames(stream);
+    *seen = frames.len();
+    std::thread::sleep(Duration::from_millis(1500));
+    let frames = stream_frames(stream);
+    let samples: Vec<i16> = frames[*seen..].iter().flat_map(take_audio).collect();
+    *seen = frames.len();
+    assert!(
+        samples.len() >= RATE as usize,
+        "{when}: 1.5 s of audio, got {} samples",
+        samples.len()
+    );
+    let crossings = samples
+        .windows(2)
+        .filter(|w| (w[0] < 0) != (w[1] < 0))
+        .count();
+    let freq = crossings as f64 / 2.0 / (samples.len() as f64 / RATE as f64);
+    let rms = (samples
+        .iter()
+        .map(|&s| (s as f64 / 32768.0).powi(2))
+        .sum::<f64>()
+        / samples.len() as f64)
+        .sqrt();
+    assert!(
+        (freq - 440.0).abs() < 10.0,
+        "{when}: frequency {freq:.1} Hz"
+    );
+    assert!(rms > 0.05, "{when}: level {rms:.3} (silence?)");
+}
+
+/// Neither side saw the other leave, nor left itself.
+fn nobody_left(rooms: &[&Joined]) {
+    for joined in rooms {
+        let gone: Vec<String> = room_events(joined.room)
+            .iter()
+            .filter_map(|m| match m {
+                RoomEv::ParticipantDisconnected(p) => Some(p.participant_identity.clone()),
+                RoomEv::Disconnected(_) => Some("(self)".into()),
+                _ => None,
+            })
+            .collect();
+        assert!(gone.is_empty(), "{} saw {gone:?} leave", joined.identity);
+    }
+}
+
+#[test]
+fn a_lost_signal_connection_resumes_with_data_and_audio_intact() {
+    let server = TestServer::start();
+    let name = "resume-signal";
+    let alice = join(&server, "alice", name);
+    let bob = join(&server, "bob", name);
+    assert!(wait_knows(&alice, "bob", WAIT), "alice knows bob");
+    assert!(wait_knows(&bob, "alice", WAIT), "bob knows alice");
+
+    let source = new_source(100);
+    let track = audio_track(source);
+    let stop = Arc::new(AtomicBool::new(false));
+    let feeder = feed_sine(source, stop.clone());
+    let sid = publish_track(alice.local, track);
+    let remote = wait_room_event(bob.room, WAIT, |m| match m {
+        RoomEv::TrackSubscribed(t) if t.track.info.sid == sid => Some(t.track.clone()),
+        _ => None,
+    })
+    .expect("bob subscribes to alice's track");
+    let stream = new_stream(remote.handle.id, RATE, None);
+    let mut seen = 0;
+    hears_the_sine(stream, &mut seen, "before any resume");
+
+    // The publisher loses its signal connection.
+    assert_eq!(
+        simulate(
+            alice.room,
+            proto::SimulateScenarioKind::SimulateSignalReconnect
+        ),
+        None
+    );
+    assert_eq!(wait_reconnected(alice.room, 1), episodes(1));
+    data_arrives(&alice, &bob, "after-alice-resumed", b"from alice");
+    data_arrives(&bob, &alice, "after-alice-resumed", b"from bob");
+    hears_the_sine(stream, &mut seen, "after alice resumed");
+
+    // The subscriber loses its signal connection.
+    assert_eq!(
+        simulate(
+            bob.room,
+            proto::SimulateScenarioKind::SimulateSignalReconnect
+        ),
+        None
+    );
+    assert_eq!(wait_reconnected(bob.room, 1), episodes(1));
+    data_arrives(&alice, &bob, "after-bob-resumed", b"from alice again");
+    data_arrives(&bob, &alice, "after-bob-resumed", b"from bob again");
+    hears_the_sine(stream, &mut seen, "after bob resumed");
+
+    // A resume is not a reconnect: nobody left, nothing was re-published.
+    nobody_left(&[&alice, &bob]);
+    let republished = room_events(bob.room)
+        .iter()
+        .filter(|m| matches!(m, RoomEv::TrackSubscribed(_)))
+        .count();
+    assert_eq!(republished, 1, "bob subscribed once");
+
+    stop.store(true, Ordering::Relaxed);
+    feeder.join().unwrap();
+    leave(alice.room);
+    leave(bob.room);
+    assert_no_panic();
+}
+
+#[test]
+fn a_signal_dropped_again_during_the_resume_costs_one_more_attempt() {
+    let server = TestServer::start();
+    let name = "resume-twice";
+    let alice = join(&server, "alice", name);
+    let bob = join(&server, "bob", name);
+    assert!(wait_knows(&alice, "bob", WAIT), "alice knows bob");
+    // Make sure both publishers are negotiated, so the resume restarts ICE.
+    data_arrives(&alice, &bob, "before", b"hello");
+
+    assert_eq!(
+        simulate(
+            alice.room,
+            proto::SimulateScenarioKind::SimulateDisconnectSignalOnResume
+        ),
+        None
+    );
+    assert_eq!(
+        simulate(
+            alice.room,
+            proto::SimulateScenarioKind::SimulateSignalReconnect
+        ),
+        None
+    );
+    // One episode, however many attempts it took.
+    assert_eq!(wait_reconnected(alice.room, 1), episodes(1));
+    data_arrives(&alice, &bob, "after", b"still here");
+    data_arrives(&bob, &alice, "after", b"welcome back");
+    nobody_left(&[&alice, &bob]);
+
+    assert!(
+        logged("resume attempt 1/10 failed"),
+        "the first attempt met the dropped signal"
+    );
+    leave(alice.room);
+    leave(bob.room);
+    assert_no_panic();
+}
+
+#[test]
+fn a_server_that_forgot_us_closes_the_room() {
+    let server = TestServer::start();
+    let alice = join(&server, "alice", "resume-node-failure");
+
+    // The server drops our session without a Leave; the resume finds no
+    // session there, and without a full reconnect the room ends.
+    assert_eq!(
+        simulate(alice.room, proto::SimulateScenarioKind::SimulateNodeFailure),
+        None
+    );
+    assert!(wait_eos(alice.room, RESUME_WAIT), "alice's room ends");
+    let events = connection_events(alice.room);
+    assert_eq!(
+        events.first().map(String::as_str),
+        Some("state:CONN_CONNECTED")
+    );
+    assert_eq!(
+        &events[events.len() - 2..],
+        ["state:CONN_DISCONNECTED", "disconnected"],
+        "{events:?}"
+    );
+    assert_no_panic();
+}
+
+#[test]
+fn simulate_scenario_refuses_a_closed_room() {
+    let server = TestServer::start();
+    let alice = join(&server, "alice", "resume-closed");
+    leave(alice.room);
+    // Refused either in the response (the handle is gone) or in the
+    // callback (the room is closed); never carried out.
+    let response = try_request(Req::SimulateScenario(proto::SimulateScenarioRequest {
+        room_handle: alice.room,
+        scenario: proto::SimulateScenarioKind::SimulateSpeaker as i32,
+        request_async_id: None,
+    }));
+    if let Some(Res::SimulateScenario(r)) = response {
+        let error = wait_event(WAIT, |m| match m {
+            Ev::SimulateScenario(cb) if cb.async_id == r.async_id => Some(cb.error.clone()),
+            _ => None,
+        })
+        .expect("a SimulateScenario callback");
+        assert!(error.is_some(), "a closed room cannot simulate");
+    }
+    assert_no_panic();
+}
