@@ -255,12 +255,16 @@ impl Room {
 
     /// Publish a local audio track. Returns the server's description of
     /// it; `LocalTrackPublished` follows on the event stream.
-    pub async fn publish_audio_track(
+    ///
+    /// The request is queued when this is called, before the future is
+    /// first polled, so it reaches the server after whatever was asked
+    /// earlier (permissions, subscriptions).
+    pub fn publish_audio_track(
         &self,
         track: Arc<LocalAudioTrack>,
         options: AudioPublishOptions,
-    ) -> Result<proto::TrackInfo, RoomError> {
-        self.session.publish_audio(track, options).await
+    ) -> impl Future<Output = Result<proto::TrackInfo, RoomError>> + Send + 'static {
+        self.session.publish_audio(track, options)
     }
 
     /// Stop publishing the track with server SID `sid`.
@@ -288,24 +292,19 @@ impl Room {
 
     /// Subscribe to a remote publication, or unsubscribe (which ends the
     /// subscription with `TrackUnsubscribed` at once).
-    pub async fn set_subscribed(&self, sid: &str, subscribe: bool) -> Result<(), RoomError> {
-        self.session.set_subscribed(sid, subscribe).await
+    pub fn set_subscribed(&self, sid: &str, subscribe: bool) -> Result<(), RoomError> {
+        self.session.set_subscribed(sid, subscribe)
     }
 
     /// Ask the server to pause or resume sending a remote publication.
-    pub async fn set_publication_enabled(&self, sid: &str, enabled: bool) {
-        self.session.set_publication_enabled(sid, enabled).await
+    pub fn set_publication_enabled(&self, sid: &str, enabled: bool) {
+        self.session.set_publication_enabled(sid, enabled)
     }
 
     /// Replace who may subscribe to our tracks.
-    pub async fn set_track_permissions(
-        &self,
-        all_participants: bool,
-        permissions: Vec<TrackPermission>,
-    ) {
+    pub fn set_track_permissions(&self, all_participants: bool, permissions: Vec<TrackPermission>) {
         self.session
             .set_track_permissions(all_participants, permissions)
-            .await
     }
 
     /// Statistics of a subscribed track; `None` if not subscribed.

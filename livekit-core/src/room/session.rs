@@ -43,6 +43,9 @@ struct PendingUpdate {
 
 /// The live session. Shared by the room handle and its tasks.
 pub(crate) struct Session {
+    /// Host requests' signal messages, in request order (see
+    /// [`Session::queue_signal`]).
+    outbox: mpsc::UnboundedSender<Request>,
     pub(super) signal: SignalClient,
     pub(super) publisher: PeerTransport,
     pub(super) subscriber: PeerTransport,
@@ -98,7 +101,9 @@ impl Session {
         reliable: DataChannel,
         lossy: DataChannel,
     ) -> Arc<Self> {
-        Arc::new(Self {
+        let (outbox, mut outgoing) = mpsc::unbounded_channel::<Request>();
+        let session = Arc::new(Self {
+            outbox,
             signal,
             publisher,
             subscriber,
@@ -125,7 +130,17 @@ impl Session {
             offer_id: AtomicU32::new(0),
             closed: watch::channel(false).0,
             resume: ResumeState::default(),
-        })
+        });
+        let weak = Arc::downgrade(&session);
+        tokio::spawn(async move {
+            while let Some(request) = outgoing.recv().await {
+                let Some(session) = weak.upgrade() else {
+                    return;
+                };
+                session.signal.send(request).await;
+            }
+        });
+        session
     }
 
     /// Queue events for the consumer; a no-op once the room is closed.
@@ -243,6 +258,14 @@ impl Session {
     /// Send a signal request; the signal client queues it while resuming.
     pub(super) async fn send_signal(&self, request: Request) {
         self.signal.send(request).await;
+    }
+
+    /// Queue a signal request made by the host; these go out in the order
+    /// they were queued. Requests the host makes one after the other (set
+    /// permissions, then publish) must reach the server in that order, and
+    /// each is handled on its own task.
+    pub(super) fn queue_signal(&self, request: Request) {
+        let _ = self.outbox.send(request);
     }
 
     /// Register a metadata/name/attributes request and send it.

@@ -26,7 +26,7 @@ pub const MAX_PACKETS: usize = 64;
 /// (a few ms), and the same end-to-end delay as libwebrtc's NetEq. Jitter
 /// beyond that raises the target (95th percentile + [`TICK_MARGIN`]), and so
 /// does reordering (see [`DelayEstimator`]).
-pub const MIN_TARGET_MS: i64 = 40;
+pub const MIN_TARGET_MS: i64 = 20;
 
 /// Largest target delay: beyond this, conversation suffers more from the
 /// delay than from the occasional late packet.

@@ -222,3 +222,116 @@ impl Shared {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::room::data_tracks::packet::parse;
+
+    fn accepted(handle: u32) -> proto::DataTrackInfo {
+        proto::DataTrackInfo {
+            pub_handle: handle,
+            sid: format!("DTR_{handle}"),
+            name: "t".into(),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn publish_push_and_unpublish() {
+        let shared = Arc::new(Shared::default());
+        let mut outbox = shared.outbox_rx.lock().take().unwrap();
+        let publishing = tokio::spawn({
+            let shared = shared.clone();
+            async move {
+                let options = DataTrackOptions {
+                    name: "t".into(),
+                    ..Default::default()
+                };
+                publish(&shared, options).await
+            }
+        });
+        let Some(Request::PublishDataTrackRequest(request)) = outbox.recv().await else {
+            panic!("no publish request");
+        };
+        assert_eq!(request.pub_handle, 1, "handles start at 1");
+        assert_eq!(request.name, "t");
+        shared.on_published(&accepted(1));
+        let track = publishing.await.unwrap().unwrap();
+        assert_eq!(track.info().sid, "DTR_1");
+        assert!(track.is_published());
+
+        track
+            .try_push(DataTrackFrame {
+                payload: bytes::Bytes::from_static(b"hello"),
+                user_timestamp: Some(3),
+            })
+            .unwrap();
+        let queued = shared.queue.pop().unwrap();
+        let (header, payload) = parse(&queued[0]).unwrap();
+        assert_eq!(header.handle, 1);
+        assert_eq!(payload.as_ref(), b"hello");
+
+        // The last clone going unpublishes, once.
+        let clone = track.clone();
+        drop(track);
+        assert!(clone.is_published());
+        drop(clone);
+        match outbox.try_recv() {
+            Ok(Request::UnpublishDataTrackRequest(r)) => assert_eq!(r.pub_handle, 1),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(outbox.try_recv().is_err());
+        assert!(shared.state.lock().local.is_empty());
+    }
+
+    #[tokio::test]
+    async fn server_unpublish_and_late_acceptance() {
+        let shared = Arc::new(Shared::default());
+        let mut outbox = shared.outbox_rx.lock().take().unwrap();
+        let (tx, rx) = oneshot::channel();
+        shared.state.lock().pending.insert(4, tx);
+        shared.on_published(&accepted(4));
+        let track = rx.await.unwrap().unwrap();
+        shared.on_unpublished(&accepted(4));
+        assert!(!track.is_published());
+        assert_eq!(
+            track.try_push(DataTrackFrame::default()),
+            Err(PushFrameError::TrackUnpublished)
+        );
+        // Already unpublished by the server: dropping asks nothing more.
+        drop(track);
+        assert!(outbox.try_recv().is_err());
+        // Nobody waits for handle 9 (the publish timed out): withdrawn.
+        shared.on_published(&accepted(9));
+        assert!(matches!(
+            outbox.try_recv(),
+            Ok(Request::UnpublishDataTrackRequest(r)) if r.pub_handle == 9
+        ));
+    }
+
+    #[tokio::test]
+    async fn invalid_schema_and_closed_rooms_are_refused_without_asking() {
+        let shared = Arc::new(Shared::default());
+        let options = DataTrackOptions {
+            name: "t".into(),
+            schema: Some(proto::DataTrackSchemaId {
+                name: "s".into(),
+                encoding: None,
+            }),
+            frame_encoding: None,
+        };
+        assert!(matches!(
+            publish(&shared, options).await,
+            Err(PublishDataTrackError::InvalidSchema(_))
+        ));
+        shared.state.lock().closed = true;
+        assert_eq!(
+            publish(&shared, DataTrackOptions::default())
+                .await
+                .unwrap_err(),
+            PublishDataTrackError::Disconnected
+        );
+        assert!(shared.outbox_rx.lock().take().unwrap().try_recv().is_err());
+    }
+}

@@ -18,8 +18,9 @@
 //!   auto-subscribe data tracks): `UpdateDataSubscription`, answered by
 //!   `DataTrackSubscriberHandles`, the full map from the handles the server
 //!   will put on our packets to track SIDs.
-//! - **Frames** are split into [`packet`]s of at most 16,000 bytes, sent on
-//!   the publisher PC's `_data_track` channel; the server rewrites the
+//! - **Frames** are split into packets of at most 16,000 bytes (see
+//!   `packet`), sent on the publisher PC's `_data_track` channel (created
+//!   at join, before the first offer); the server rewrites the
 //!   handle per subscriber and forwards them on the subscriber PC's
 //!   `_data_track` channel, where they are reassembled.
 //!
@@ -55,7 +56,7 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use local::LocalDataTrack;
 pub use remote::{DataTrackStream, RemoteDataTrack};
-pub use signal::is_data_track_response;
+pub(crate) use signal::is_data_track_response;
 
 use super::events::RoomEvent;
 use sender::SendQueue;
@@ -221,6 +222,14 @@ struct State {
     remote: HashMap<String, remote::Entry>,
     /// Subscriber handle (on incoming packets) to SID.
     sub_handles: HashMap<u16, String>,
+}
+
+impl Drop for Shared {
+    /// A session dropped without closing (outside a runtime) still stops
+    /// the sender task.
+    fn drop(&mut self) {
+        self.queue.close();
+    }
 }
 
 impl Shared {

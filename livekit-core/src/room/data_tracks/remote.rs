@@ -453,3 +453,207 @@ impl Shared {
         self.signal(update_subscription(sid, false));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::room::data_tracks::packetizer::{MTU, Packetizer};
+
+    fn participant(identity: &str, tracks: &[(&str, u32)]) -> proto::ParticipantInfo {
+        proto::ParticipantInfo {
+            identity: identity.into(),
+            sid: format!("PA_{identity}"),
+            state: ParticipantState::Active as i32,
+            data_tracks: tracks
+                .iter()
+                .map(|&(sid, handle)| proto::DataTrackInfo {
+                    pub_handle: handle,
+                    sid: sid.into(),
+                    name: format!("name-{sid}"),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    fn me() -> proto::ParticipantInfo {
+        participant("me", &[])
+    }
+
+    fn handles(map: &[(u32, &str)]) -> proto::DataTrackSubscriberHandles {
+        proto::DataTrackSubscriberHandles {
+            sub_handles: map
+                .iter()
+                .map(|&(handle, sid)| {
+                    (
+                        handle,
+                        proto::data_track_subscriber_handles::PublishedDataTrack {
+                            track_sid: sid.into(),
+                            ..Default::default()
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    fn take_track(events: Vec<RoomEvent>) -> RemoteDataTrack {
+        match events.as_slice() {
+            [RoomEvent::DataTrackPublished(track)] => track.clone(),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn publications_come_and_go_with_participant_infos() {
+        let shared = Arc::new(Shared::default());
+        // Our own tracks are not announced.
+        assert!(apply_update(&shared, &[participant("me", &[("DTR_m", 1)])], &me()).is_empty());
+        let track = take_track(apply_update(
+            &shared,
+            &[participant("a", &[("DTR_1", 1)])],
+            &me(),
+        ));
+        assert_eq!(track.info().sid, "DTR_1");
+        assert_eq!(track.publisher_identity(), "a");
+        assert!(track.is_published());
+        // Listed again: nothing new.
+        assert!(apply_update(&shared, &[participant("a", &[("DTR_1", 1)])], &me()).is_empty());
+        // Another participant's update does not touch a's tracks.
+        assert_eq!(
+            apply_update(&shared, &[participant("b", &[("DTR_2", 1)])], &me()).len(),
+            1
+        );
+        let events = apply_update(&shared, &[participant("a", &[])], &me());
+        assert!(matches!(
+            events.as_slice(),
+            [RoomEvent::DataTrackUnpublished { identity, sid }] if identity == "a" && sid == "DTR_1"
+        ));
+        assert!(!track.is_published());
+        // A participant that left publishes nothing, whatever it lists.
+        let mut gone = participant("b", &[("DTR_2", 1)]);
+        gone.state = ParticipantState::Disconnected as i32;
+        assert_eq!(apply_update(&shared, &[gone], &me()).len(), 1);
+        // An invalid handle is ignored.
+        assert!(apply_update(&shared, &[participant("c", &[("DTR_3", 0)])], &me()).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_subscription_delivers_frames_and_ends_with_the_track() {
+        let shared = Arc::new(Shared::default());
+        let mut outbox = shared.outbox_rx.lock().take().unwrap();
+        let track = take_track(apply_update(
+            &shared,
+            &[participant("a", &[("DTR_1", 7)])],
+            &me(),
+        ));
+        let subscribing = tokio::spawn({
+            let track = track.clone();
+            async move { track.subscribe(Some(4)).await }
+        });
+        match outbox.recv().await {
+            Some(Request::UpdateDataSubscription(u)) => {
+                assert_eq!(u.updates[0].track_sid, "DTR_1");
+                assert!(u.updates[0].subscribe);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        shared.on_subscriber_handles(&handles(&[(300, "DTR_1")]));
+        let mut stream = subscribing.await.unwrap().unwrap();
+        // A second subscriber shares the subscription: no new request.
+        let mut second = track.subscribe(None).await.unwrap();
+
+        // Packets as the server forwards them: our subscriber handle.
+        let mut packetizer = Packetizer::new(300, MTU);
+        let big: Vec<u8> = (0..40_000u32).map(|i| i as u8).collect();
+        for payload in [&b"one"[..], &big] {
+            for packet in packetizer.packetize(payload, Some(9)).unwrap() {
+                shared.on_packet(&packet);
+            }
+        }
+        // Packets for another handle, or garbage, are dropped.
+        let mut other = Packetizer::new(301, MTU);
+        shared.on_packet(&other.packetize(b"x", None).unwrap()[0]);
+        shared.on_packet(&Bytes::from_static(&[1, 2, 3]));
+
+        for s in [&mut stream, &mut second] {
+            let first = s.recv().await.unwrap();
+            assert_eq!(first.payload.as_ref(), b"one");
+            assert_eq!(first.user_timestamp, Some(9));
+            assert_eq!(s.recv().await.unwrap().payload.as_ref(), big.as_slice());
+        }
+        drop(second);
+        assert!(outbox.try_recv().is_err(), "one stream remains");
+
+        apply_update(&shared, &[participant("a", &[])], &me());
+        assert_eq!(stream.recv().await, None);
+        assert_eq!(
+            track.subscribe(None).await.unwrap_err(),
+            SubscribeDataTrackError::Unpublished
+        );
+    }
+
+    #[tokio::test]
+    async fn the_last_stream_dropped_unsubscribes() {
+        let shared = Arc::new(Shared::default());
+        let mut outbox = shared.outbox_rx.lock().take().unwrap();
+        let track = take_track(apply_update(
+            &shared,
+            &[participant("a", &[("DTR_1", 7)])],
+            &me(),
+        ));
+        let subscribing = tokio::spawn({
+            let track = track.clone();
+            async move { track.subscribe(None).await }
+        });
+        let _ = outbox.recv().await;
+        shared.on_subscriber_handles(&handles(&[(5, "DTR_1")]));
+        let stream = subscribing.await.unwrap().unwrap();
+        drop(stream);
+        match outbox.try_recv() {
+            Ok(Request::UpdateDataSubscription(u)) => assert!(!u.updates[0].subscribe),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(shared.state.lock().sub_handles.is_empty());
+    }
+
+    #[tokio::test]
+    async fn closing_fails_pending_subscriptions() {
+        let shared = Arc::new(Shared::default());
+        let tracks = super::super::DataTracks {
+            shared: shared.clone(),
+        };
+        let track = take_track(apply_update(
+            &shared,
+            &[participant("a", &[("DTR_1", 7)])],
+            &me(),
+        ));
+        let subscribing = tokio::spawn({
+            let track = track.clone();
+            async move { track.subscribe(None).await }
+        });
+        tokio::task::yield_now().await;
+        while matches!(
+            shared
+                .state
+                .lock()
+                .remote
+                .get("DTR_1")
+                .map(|e| &e.subscription),
+            Some(Subscription::None)
+        ) {
+            tokio::task::yield_now().await;
+        }
+        tracks.close();
+        assert_eq!(
+            subscribing.await.unwrap().unwrap_err(),
+            SubscribeDataTrackError::Disconnected
+        );
+        assert!(!track.is_published());
+        assert_eq!(
+            track.subscribe(None).await.unwrap_err(),
+            SubscribeDataTrackError::Disconnected
+        );
+    }
+}

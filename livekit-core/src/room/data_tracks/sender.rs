@@ -60,6 +60,12 @@ impl SendQueue {
         self.wake.notify_one();
     }
 
+    /// Take the oldest waiting frame, for tests of what gets queued.
+    #[cfg(test)]
+    pub(super) fn pop(&self) -> Option<Vec<Bytes>> {
+        self.frames.lock().pop_front()
+    }
+
     fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
     }

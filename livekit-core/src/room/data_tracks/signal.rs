@@ -1,12 +1,12 @@
 //! The session's side of data tracks: what runs at join, and the signal
 //! messages and channel the session hands over.
 //!
-//! The session calls in at four places (see `session.rs` and
-//! `connect.rs`): [`Session::start_data_tracks`] once while joining,
+//! The session calls in from `connect.rs` and `session.rs`, one line
+//! each: [`Session::start_data_tracks`] once while joining,
 //! [`Session::on_data_track_signal`] for the data-track signal messages
 //! and refusals, [`Session::spawn_data_track_reader`] for the server's
-//! `_data_track` channel, and `DataTracks::apply_update` /
-//! `DataTracks::close`.
+//! `_data_track` channel, `DataTracks::apply_update` for participant
+//! updates and `DataTracks::close` when the session closes.
 
 use std::sync::{Arc, Weak};
 
@@ -21,7 +21,7 @@ use crate::transport::{DataChannel, DataChannelEvent, DataChannelOptions};
 
 /// Whether a `RequestResponse` is about a data-track request, which
 /// [`Session::on_data_track_signal`] handles.
-pub fn is_data_track_response(response: &proto::RequestResponse) -> bool {
+pub(crate) fn is_data_track_response(response: &proto::RequestResponse) -> bool {
     matches!(
         response.request,
         Some(Refused::PublishDataTrack(_) | Refused::UnpublishDataTrack(_))

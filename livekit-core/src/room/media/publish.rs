@@ -67,14 +67,31 @@ pub struct TrackPermission {
 }
 
 impl Session {
-    /// Publish `track`; returns the server's description once the sender
-    /// is in place. Negotiation runs in the background, and the
+    /// Publish `track`. The AddTrack request is queued before this returns,
+    /// so it reaches the server after any request the host made earlier;
+    /// the future resolves to the server's description once the sender is
+    /// in place. Negotiation runs in the background, and the
     /// `LocalTrackPublished` event follows.
-    pub(crate) async fn publish_audio(
+    pub(crate) fn publish_audio(
         self: &Arc<Self>,
         track: Arc<LocalAudioTrack>,
         options: AudioPublishOptions,
-    ) -> Result<proto::TrackInfo, RoomError> {
+    ) -> impl Future<Output = Result<proto::TrackInfo, RoomError>> + Send + 'static {
+        let started = self.begin_publish(&track, &options);
+        let session = self.clone();
+        async move {
+            let (cid, confirmed) = started?;
+            session.finish_publish(track, options, cid, confirmed).await
+        }
+    }
+
+    /// Checks the track, registers the wait for the server's confirmation
+    /// and queues AddTrack.
+    fn begin_publish(
+        &self,
+        track: &Arc<LocalAudioTrack>,
+        options: &AudioPublishOptions,
+    ) -> Result<(String, oneshot::Receiver<proto::TrackInfo>), RoomError> {
         if self.is_closed() {
             return Err(RoomError::Closed);
         }
@@ -84,7 +101,7 @@ impl Session {
             .local
             .lock()
             .values()
-            .any(|p| Arc::ptr_eq(&p.track, &track));
+            .any(|p| Arc::ptr_eq(&p.track, track));
         if published {
             return Err(RoomError::Invalid("this track is already published".into()));
         }
@@ -121,8 +138,20 @@ impl Session {
             audio_features: features,
             ..Default::default()
         };
-        self.send_signal(Request::AddTrack(request)).await;
-        let info = match tokio::time::timeout(PUBLISH_TIMEOUT, rx).await {
+        self.queue_signal(Request::AddTrack(request));
+        Ok((cid, rx))
+    }
+
+    /// Waits for the server's confirmation, then adds the sender and starts
+    /// encoding.
+    async fn finish_publish(
+        self: &Arc<Self>,
+        track: Arc<LocalAudioTrack>,
+        options: AudioPublishOptions,
+        cid: String,
+        confirmed: oneshot::Receiver<proto::TrackInfo>,
+    ) -> Result<proto::TrackInfo, RoomError> {
+        let info = match tokio::time::timeout(PUBLISH_TIMEOUT, confirmed).await {
             Ok(Ok(info)) => info,
             Ok(Err(_)) => return Err(RoomError::Closed),
             Err(_) => {
@@ -196,8 +225,10 @@ impl Session {
         Ok(())
     }
 
-    /// Unpublish everything, as leaving does.
+    /// Unpublish everything, as leaving does; publishes still waiting for
+    /// the server fail.
     pub(crate) async fn unpublish_all(self: &Arc<Self>) {
+        self.media.publishing.lock().clear();
         let sids: Vec<String> = self.media.local.lock().keys().cloned().collect();
         for sid in sids {
             let _ = self.unpublish(&sid).await;
@@ -222,11 +253,10 @@ impl Session {
         if !changed {
             return;
         }
-        self.send_signal(Request::Mute(proto::MuteTrackRequest {
+        self.queue_signal(Request::Mute(proto::MuteTrackRequest {
             sid: sid.clone(),
             muted,
-        }))
-        .await;
+        }));
         self.emit_local_mute(sid, muted);
     }
 
@@ -286,7 +316,7 @@ impl Session {
     }
 
     /// Replace who may subscribe to our tracks.
-    pub(crate) async fn set_track_permissions(
+    pub(crate) fn set_track_permissions(
         &self,
         all_participants: bool,
         permissions: Vec<TrackPermission>,
@@ -300,13 +330,12 @@ impl Session {
                 ..Default::default()
             })
             .collect();
-        self.send_signal(Request::SubscriptionPermission(
+        self.queue_signal(Request::SubscriptionPermission(
             proto::SubscriptionPermission {
                 all_participants,
                 track_permissions,
             },
-        ))
-        .await;
+        ));
     }
 
     /// Renegotiate the publisher without making the caller wait for the

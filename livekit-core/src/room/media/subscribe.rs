@@ -182,7 +182,7 @@ impl Session {
 
     /// Subscribe to or unsubscribe from a remote publication. Unsubscribing
     /// ends the subscription at once.
-    pub(crate) async fn set_subscribed(&self, sid: &str, subscribe: bool) -> Result<(), RoomError> {
+    pub(crate) fn set_subscribed(&self, sid: &str, subscribe: bool) -> Result<(), RoomError> {
         let participant_sid = {
             let state = self.state.lock();
             state
@@ -192,15 +192,14 @@ impl Session {
                 .map(|p| p.sid.clone())
                 .ok_or_else(|| RoomError::Invalid(format!("no remote publication {sid}")))?
         };
-        self.send_signal(Request::Subscription(proto::UpdateSubscription {
+        self.queue_signal(Request::Subscription(proto::UpdateSubscription {
             track_sids: vec![sid.to_owned()],
             subscribe,
             participant_tracks: vec![proto::ParticipantTracks {
                 participant_sid,
                 track_sids: vec![sid.to_owned()],
             }],
-        }))
-        .await;
+        }));
         if !subscribe {
             self.end_subscription(sid);
         }
@@ -208,13 +207,12 @@ impl Session {
     }
 
     /// Ask the server to pause or resume forwarding a publication.
-    pub(crate) async fn set_publication_enabled(&self, sid: &str, enabled: bool) {
-        self.send_signal(Request::TrackSetting(proto::UpdateTrackSettings {
+    pub(crate) fn set_publication_enabled(&self, sid: &str, enabled: bool) {
+        self.queue_signal(Request::TrackSetting(proto::UpdateTrackSettings {
             track_sids: vec![sid.to_owned()],
             disabled: !enabled,
             ..Default::default()
-        }))
-        .await;
+        }));
     }
 
     /// A subscribed track by SID.

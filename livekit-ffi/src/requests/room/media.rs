@@ -74,8 +74,10 @@ pub fn publish_track(
     };
     let options = publish_options(&request.options);
     let async_id = async_id(server, request.request_async_id);
+    // Queued now, in request order; completed on the runtime.
+    let publishing = room.room.publish_audio_track(track, options);
     server.runtime().spawn(async move {
-        let message = match room.room.publish_audio_track(track, options).await {
+        let message = match publishing.await {
             Ok(info) => proto::publish_track_callback::Message::Publication(owned_publication(
                 server, &room, &info, false,
             )),
@@ -163,12 +165,12 @@ pub fn set_subscribed(
     request: proto::SetSubscribedRequest,
 ) -> FfiResult<proto::SetSubscribedResponse> {
     let (room, publication) = publication(server, request.publication_handle)?;
-    let sid = publication.sid.clone();
-    server.runtime().spawn(async move {
-        if let Err(err) = room.room.set_subscribed(&sid, request.subscribe).await {
-            log::warn!("set_subscribed({sid}): {err}");
-        }
-    });
+    if let Err(err) = room
+        .room
+        .set_subscribed(&publication.sid, request.subscribe)
+    {
+        log::warn!("set_subscribed({}): {err}", publication.sid);
+    }
     Ok(proto::SetSubscribedResponse {})
 }
 
@@ -178,12 +180,8 @@ pub fn enable_publication(
     request: proto::EnableRemoteTrackPublicationRequest,
 ) -> FfiResult<proto::EnableRemoteTrackPublicationResponse> {
     let (room, publication) = publication(server, request.track_publication_handle)?;
-    let sid = publication.sid.clone();
-    server.runtime().spawn(async move {
-        room.room
-            .set_publication_enabled(&sid, request.enabled)
-            .await;
-    });
+    room.room
+        .set_publication_enabled(&publication.sid, request.enabled);
     Ok(proto::EnableRemoteTrackPublicationResponse {})
 }
 
@@ -202,11 +200,8 @@ pub fn set_permissions(
             track_sids: p.allowed_track_sids,
         })
         .collect();
-    server.runtime().spawn(async move {
-        room.room
-            .set_track_permissions(request.all_participants_allowed, permissions)
-            .await;
-    });
+    room.room
+        .set_track_permissions(request.all_participants_allowed, permissions);
     Ok(proto::SetTrackSubscriptionPermissionsResponse {})
 }
 
