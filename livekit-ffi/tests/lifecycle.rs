@@ -90,14 +90,16 @@ fn errors_are_captured_as_log_events() {
         }))
         .is_none()
     );
-    let records = collect_events(|m| match m {
-        Ev::Logs(batch) => Some(batch.records.clone()),
+    // Events come from the dispatch thread, possibly just after the
+    // request returned.
+    let record = wait_event(2 * SECOND, |m| match m {
+        Ev::Logs(batch) => batch
+            .records
+            .iter()
+            .find(|r| r.message.contains("unknown handle 424242"))
+            .cloned(),
         _ => None,
-    });
-    let record = records
-        .iter()
-        .flatten()
-        .find(|r| r.message.contains("unknown handle 424242"))
-        .expect("the error was logged as an event");
+    })
+    .expect("the error was logged as an event");
     assert_eq!(record.level, proto::LogLevel::LogError as i32);
 }

@@ -150,37 +150,41 @@ fn publish_track(local: u64, track: u64) -> String {
     }
 }
 
-/// The 440 Hz tone is what `stream` delivers now: over a second of audio
-/// whose zero crossings give 440 Hz and whose level is well above silence.
+/// The 440 Hz tone is what `stream` delivers now: within a few 1.5 s
+/// windows after a settling second, one whose zero crossings give 440 Hz
+/// and whose level is well above silence. (Right after a resume the jitter
+/// buffer may still be concealing or catching up, and a loaded machine can
+/// stretch that past the first window.)
 fn hears_the_sine(stream: u64, seen: &mut usize, when: &str) {
     std::thread::sleep(Duration::from_millis(1000));
-    let frames = stream_frames(stream);
-    *seen = frames.len();
-    std::thread::sleep(Duration::from_millis(1500));
-    let frames = stream_frames(stream);
-    let samples: Vec<i16> = frames[*seen..].iter().flat_map(take_audio).collect();
-    *seen = frames.len();
-    assert!(
-        samples.len() >= RATE as usize,
-        "{when}: 1.5 s of audio, got {} samples",
-        samples.len()
-    );
-    let crossings = samples
-        .windows(2)
-        .filter(|w| (w[0] < 0) != (w[1] < 0))
-        .count();
-    let freq = crossings as f64 / 2.0 / (samples.len() as f64 / RATE as f64);
-    let rms = (samples
-        .iter()
-        .map(|&s| (s as f64 / 32768.0).powi(2))
-        .sum::<f64>()
-        / samples.len() as f64)
-        .sqrt();
-    assert!(
-        (freq - 440.0).abs() < 10.0,
-        "{when}: frequency {freq:.1} Hz"
-    );
-    assert!(rms > 0.05, "{when}: level {rms:.3} (silence?)");
+    *seen = stream_frames(stream).len();
+    let mut last = String::new();
+    for _ in 0..4 {
+        std::thread::sleep(Duration::from_millis(1500));
+        let frames = stream_frames(stream);
+        let samples: Vec<i16> = frames[*seen..].iter().flat_map(take_audio).collect();
+        *seen = frames.len();
+        if samples.len() < RATE as usize {
+            last = format!("1.5 s of audio, got {} samples", samples.len());
+            continue;
+        }
+        let crossings = samples
+            .windows(2)
+            .filter(|w| (w[0] < 0) != (w[1] < 0))
+            .count();
+        let freq = crossings as f64 / 2.0 / (samples.len() as f64 / RATE as f64);
+        let rms = (samples
+            .iter()
+            .map(|&s| (s as f64 / 32768.0).powi(2))
+            .sum::<f64>()
+            / samples.len() as f64)
+            .sqrt();
+        if (freq - 440.0).abs() < 10.0 && rms > 0.05 {
+            return;
+        }
+        last = format!("frequency {freq:.1} Hz, level {rms:.3}");
+    }
+    panic!("{when}: the tone did not come back: {last}");
 }
 
 /// Neither side saw the other leave, nor left itself.

@@ -104,8 +104,12 @@ pub fn collect_events<T>(mut pick: impl FnMut(&proto::ffi_event::Message) -> Opt
 }
 
 /// Whether any captured log record's message contains `text`.
+///
+/// Events, logs included, reach the host from the library's dispatch
+/// thread, so a record may arrive just after the request that logged it
+/// returned: this waits up to 2 s for it.
 pub fn logged(text: &str) -> bool {
-    !collect_events(|m| match m {
+    wait_event(2 * SECOND, |m| match m {
         proto::ffi_event::Message::Logs(batch) => batch
             .records
             .iter()
@@ -113,7 +117,7 @@ pub fn logged(text: &str) -> bool {
             .then_some(()),
         _ => None,
     })
-    .is_empty()
+    .is_some()
 }
 
 /// No test may ever see a Panic event.
