@@ -156,7 +156,7 @@ async fn join_once(url: &str, token: &str, options: &RoomOptions) -> Result<Join
     session.spawn_transport_task(transport_rx);
     session.spawn_signal_task(signal_events);
     let data = session.spawn_data_sender();
-    session.start_data_tracks(&join).await;
+    session.start_data_tracks(&join);
 
     let primary = if join.subscriber_primary {
         Target::Subscriber

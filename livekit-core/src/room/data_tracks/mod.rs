@@ -182,6 +182,11 @@ type PublishResult = Result<LocalDataTrack, PublishDataTrackError>;
 #[derive(Default)]
 pub(crate) struct DataTracks {
     shared: Arc<Shared>,
+    /// Set once our `_data_track` channel exists. It is opened with the
+    /// first publication rather than at join: a third channel in the first
+    /// offer delayed the first data packet after joining by the engine's
+    /// 200 ms timer tick.
+    channel: tokio::sync::OnceCell<()>,
 }
 
 /// What the tracks themselves point back to (weakly, so a track handle
@@ -287,7 +292,13 @@ impl super::Room {
         &self,
         options: DataTrackOptions,
     ) -> Result<LocalDataTrack, PublishDataTrackError> {
-        self.session.data_tracks.publish(options).await
+        let session = &self.session;
+        session
+            .data_tracks
+            .channel
+            .get_or_init(|| session.open_data_track_channel())
+            .await;
+        session.data_tracks.publish(options).await
     }
 }
 

@@ -623,6 +623,7 @@ mod tests {
         let shared = Arc::new(Shared::default());
         let tracks = super::super::DataTracks {
             shared: shared.clone(),
+            channel: Default::default(),
         };
         let track = take_track(apply_update(
             &shared,

@@ -68,11 +68,22 @@ impl DataTracks {
 }
 
 impl Session {
-    /// Set data tracks up while joining, before the first publisher offer:
-    /// create our `_data_track` channel (so the offer carries it), start
-    /// the queues, and announce the data tracks of those already in the
-    /// room (the events wait for the join to complete, like the others).
-    pub(crate) async fn start_data_tracks(self: &Arc<Self>, join: &proto::JoinResponse) {
+    /// Set data tracks up while joining: start the queues and announce the
+    /// data tracks of those already in the room (the events wait for the
+    /// join to complete, like the others). Our own channel waits for the
+    /// first publication ([`Session::open_data_track_channel`]).
+    pub(crate) fn start_data_tracks(self: &Arc<Self>, join: &proto::JoinResponse) {
+        self.data_tracks.start(Arc::downgrade(self), None);
+        let local = join.participant.clone().unwrap_or_default();
+        self.emit(
+            self.data_tracks
+                .apply_update(&join.other_participants, &local),
+        );
+    }
+
+    /// Create our `_data_track` channel, start sending on it and
+    /// renegotiate the publisher so the server learns of it.
+    pub(crate) async fn open_data_track_channel(self: &Arc<Self>) {
         let options = DataChannelOptions {
             ordered: false,
             max_retransmits: Some(0),
@@ -84,21 +95,19 @@ impl Session {
         {
             Ok(channel) => {
                 channel.set_buffered_amount_low_threshold(sender::LOW_THRESHOLD);
-                Some(channel)
+                channel
             }
             Err(err) => {
                 log::warn!(
                     "no {DATA_TRACK_LABEL} channel, data track frames cannot be sent: {err}"
                 );
-                None
+                return;
             }
         };
-        self.data_tracks.start(Arc::downgrade(self), channel);
-        let local = join.participant.clone().unwrap_or_default();
-        self.emit(
-            self.data_tracks
-                .apply_update(&join.other_participants, &local),
-        );
+        self.data_tracks.start(Arc::downgrade(self), Some(channel));
+        if let Err(err) = self.negotiate_publisher(true).await {
+            log::warn!("publisher renegotiation for {DATA_TRACK_LABEL} failed: {err}");
+        }
     }
 
     /// A data-track signal message: a publish or unpublish answer, the
