@@ -8,7 +8,6 @@ mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::audio::*;
@@ -21,22 +20,6 @@ use livekit_ffi::proto::{
 
 const RATE: u32 = 48_000;
 const AMPLITUDE: f64 = 0.3;
-
-/// Captures a 440 Hz sine into `source` in 10 ms frames until stopped,
-/// paced by the source's queue.
-fn feed_sine(source: u64, stop: Arc<AtomicBool>) -> JoinHandle<()> {
-    std::thread::spawn(move || {
-        let all = sine(440.0, RATE, 1, RATE as usize, AMPLITUDE);
-        let mut at = 0;
-        while !stop.load(Ordering::Relaxed) {
-            let frame = &all[at..at + 480];
-            at = (at + 480) % all.len();
-            if let Some(error) = capture(source, frame, RATE) {
-                panic!("capture failed: {error}");
-            }
-        }
-    })
-}
 
 fn start_publish_track(local: u64, track: u64) -> u64 {
     match request(Req::PublishTrack(proto::PublishTrackRequest {

@@ -10,7 +10,6 @@ mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use common::audio::*;
@@ -110,21 +109,6 @@ fn data_arrives(from: &Joined, to: &Joined, topic: &str, payload: &[u8]) {
     let packet = take_packet(&got);
     assert_eq!(packet.payload, payload);
     assert_eq!(packet.identity, from.identity);
-}
-
-/// Captures a 440 Hz sine into `source` in 10 ms frames until stopped.
-fn feed_sine(source: u64, stop: Arc<AtomicBool>) -> JoinHandle<()> {
-    std::thread::spawn(move || {
-        let all = sine(440.0, RATE, 1, RATE as usize, 0.3);
-        let mut at = 0;
-        while !stop.load(Ordering::Relaxed) {
-            let frame = &all[at..at + 480];
-            at = (at + 480) % all.len();
-            if let Some(error) = capture(source, frame, RATE) {
-                panic!("capture failed: {error}");
-            }
-        }
-    })
 }
 
 /// Publishes `track` as alice's microphone; returns its SID.

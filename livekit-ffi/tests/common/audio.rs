@@ -97,3 +97,22 @@ pub fn wait_stream_eos(stream: u64) -> bool {
     })
     .is_some()
 }
+
+/// Captures a 440 Hz sine (0.3 of full scale, 48 kHz mono) into `source`
+/// in 10 ms frames until stopped, paced by the source's queue.
+pub fn feed_sine(
+    source: u64,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let all = sine(440.0, 48_000, 1, 48_000, 0.3);
+        let mut at = 0;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let frame = &all[at..at + 480];
+            at = (at + 480) % all.len();
+            if let Some(error) = capture(source, frame, 48_000) {
+                panic!("capture failed: {error}");
+            }
+        }
+    })
+}
