@@ -64,7 +64,7 @@ async def start_flow(track: rtc.LocalDataTrack, reader: Reader) -> None:
     """Push probes until the subscription delivers one."""
     deadline = time.monotonic() + 15
     while not reader.frames:
-        assert time.monotonic() < deadline, "no frame arrived after subscribing"
+        assert time.monotonic() < deadline, f"no frame arrived after subscribing ({reader.error!r})"
         track.try_push(rtc.DataTrackFrame(payload=PROBE))
         await asyncio.sleep(0.03)
     # Let the last probes in flight land before the real frames.

@@ -89,7 +89,7 @@ impl Session {
     }
 
     /// Wait for `ready` to hold, woken by channel changes and a short poll.
-    async fn wait_until(
+    pub(crate) async fn wait_until(
         &self,
         limit: Duration,
         ready: impl Fn() -> bool,

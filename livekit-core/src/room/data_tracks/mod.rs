@@ -185,7 +185,7 @@ pub(crate) struct DataTracks {
     /// Set once our `_data_track` channel exists. It is opened with the
     /// first publication rather than at join: a third channel in the first
     /// offer delayed the first data packet after joining by the engine's
-    /// 200 ms timer tick.
+    /// 200 ms timer tick. A failed attempt leaves it unset.
     channel: tokio::sync::OnceCell<()>,
 }
 
@@ -293,10 +293,18 @@ impl super::Room {
         options: DataTrackOptions,
     ) -> Result<LocalDataTrack, PublishDataTrackError> {
         let session = &self.session;
-        session
+        // Without the channel the track is still published; its frames
+        // are dropped until a later publication opens the channel.
+        let _ = session
             .data_tracks
             .channel
-            .get_or_init(|| session.open_data_track_channel())
+            .get_or_try_init(|| async {
+                session
+                    .open_data_track_channel()
+                    .await
+                    .then_some(())
+                    .ok_or(())
+            })
             .await;
         session.data_tracks.publish(options).await
     }

@@ -16,7 +16,8 @@ use proto::signal_response::Message as Response;
 use tokio::sync::Notify;
 
 use super::{DATA_TRACK_LABEL, DataTracks, PublishDataTrackError, Shared, sender};
-use crate::room::session::Session;
+use crate::room::events::DataKind;
+use crate::room::session::{PC_CONNECT_TIMEOUT, Session};
 use crate::transport::{DataChannel, DataChannelEvent, DataChannelOptions};
 
 /// Whether a `RequestResponse` is about a data-track request, which
@@ -81,32 +82,50 @@ impl Session {
         );
     }
 
-    /// Create our `_data_track` channel, start sending on it and
-    /// renegotiate the publisher so the server learns of it.
-    pub(crate) async fn open_data_track_channel(self: &Arc<Self>) {
+    /// Create our `_data_track` channel and start sending on it. Returns
+    /// whether it was created; on failure the next publication tries again.
+    ///
+    /// The channel is created only once the publisher's SCTP association
+    /// is up (its reliable channel is open). The webrtc crate dials a new
+    /// channel at once when an association exists, even one still in its
+    /// handshake; the DCEP open it writes then is refused by SCTP and lost,
+    /// and the channel never opens. A publication made right after joining
+    /// landed in that window now and then (on a loaded machine, all of a
+    /// test's frames went nowhere). On an established association the
+    /// in-band open is all the server needs, so no renegotiation follows.
+    pub(crate) async fn open_data_track_channel(self: &Arc<Self>) -> bool {
+        let reliable = self.channel(DataKind::Reliable).clone();
+        let ready = async {
+            self.ensure_publisher().await?;
+            self.wait_until(
+                PC_CONNECT_TIMEOUT,
+                || reliable.is_open(),
+                "the publisher's data channels to open",
+            )
+            .await
+        };
+        if let Err(err) = ready.await {
+            log::warn!("no {DATA_TRACK_LABEL} channel yet, frames cannot be sent: {err}");
+            return false;
+        }
         let options = DataChannelOptions {
             ordered: false,
             max_retransmits: Some(0),
         };
-        let channel = match self
+        match self
             .publisher
             .create_data_channel(DATA_TRACK_LABEL, options)
             .await
         {
             Ok(channel) => {
                 channel.set_buffered_amount_low_threshold(sender::LOW_THRESHOLD);
-                channel
+                self.data_tracks.start(Arc::downgrade(self), Some(channel));
+                true
             }
             Err(err) => {
-                log::warn!(
-                    "no {DATA_TRACK_LABEL} channel, data track frames cannot be sent: {err}"
-                );
-                return;
+                log::warn!("no {DATA_TRACK_LABEL} channel, frames cannot be sent: {err}");
+                false
             }
-        };
-        self.data_tracks.start(Arc::downgrade(self), Some(channel));
-        if let Err(err) = self.negotiate_publisher(true).await {
-            log::warn!("publisher renegotiation for {DATA_TRACK_LABEL} failed: {err}");
         }
     }
 
