@@ -295,17 +295,14 @@ impl super::Room {
         let session = &self.session;
         // Without the channel the track is still published; its frames
         // are dropped until a later publication opens the channel.
-        let _ = session
+        let opened = session
             .data_tracks
             .channel
-            .get_or_try_init(|| async {
-                session
-                    .open_data_track_channel()
-                    .await
-                    .then_some(())
-                    .ok_or(())
-            })
+            .get_or_try_init(|| session.open_data_track_channel())
             .await;
+        if let Err(err) = opened {
+            log::warn!("no {DATA_TRACK_LABEL} channel yet, frames cannot be sent: {err}");
+        }
         session.data_tracks.publish(options).await
     }
 }

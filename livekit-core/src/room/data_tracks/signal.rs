@@ -16,6 +16,7 @@ use proto::signal_response::Message as Response;
 use tokio::sync::Notify;
 
 use super::{DATA_TRACK_LABEL, DataTracks, PublishDataTrackError, Shared, sender};
+use crate::room::error::RoomError;
 use crate::room::events::DataKind;
 use crate::room::session::{PC_CONNECT_TIMEOUT, Session};
 use crate::transport::{DataChannel, DataChannelEvent, DataChannelOptions};
@@ -82,8 +83,8 @@ impl Session {
         );
     }
 
-    /// Create our `_data_track` channel and start sending on it. Returns
-    /// whether it was created; on failure the next publication tries again.
+    /// Create our `_data_track` channel and start sending on it; on
+    /// failure the next publication tries again.
     ///
     /// The channel is created only once the publisher's SCTP association
     /// is up (its reliable channel is open). The webrtc crate dials a new
@@ -93,40 +94,26 @@ impl Session {
     /// landed in that window now and then (on a loaded machine, all of a
     /// test's frames went nowhere). On an established association the
     /// in-band open is all the server needs, so no renegotiation follows.
-    pub(crate) async fn open_data_track_channel(self: &Arc<Self>) -> bool {
+    pub(crate) async fn open_data_track_channel(self: &Arc<Self>) -> Result<(), RoomError> {
+        self.ensure_publisher().await?;
         let reliable = self.channel(DataKind::Reliable).clone();
-        let ready = async {
-            self.ensure_publisher().await?;
-            self.wait_until(
-                PC_CONNECT_TIMEOUT,
-                || reliable.is_open(),
-                "the publisher's data channels to open",
-            )
-            .await
-        };
-        if let Err(err) = ready.await {
-            log::warn!("no {DATA_TRACK_LABEL} channel yet, frames cannot be sent: {err}");
-            return false;
-        }
+        self.wait_until(
+            PC_CONNECT_TIMEOUT,
+            || reliable.is_open(),
+            "the publisher's data channels to open",
+        )
+        .await?;
         let options = DataChannelOptions {
             ordered: false,
             max_retransmits: Some(0),
         };
-        match self
+        let channel = self
             .publisher
             .create_data_channel(DATA_TRACK_LABEL, options)
-            .await
-        {
-            Ok(channel) => {
-                channel.set_buffered_amount_low_threshold(sender::LOW_THRESHOLD);
-                self.data_tracks.start(Arc::downgrade(self), Some(channel));
-                true
-            }
-            Err(err) => {
-                log::warn!("no {DATA_TRACK_LABEL} channel, frames cannot be sent: {err}");
-                false
-            }
-        }
+            .await?;
+        channel.set_buffered_amount_low_threshold(sender::LOW_THRESHOLD);
+        self.data_tracks.start(Arc::downgrade(self), Some(channel));
+        Ok(())
     }
 
     /// A data-track signal message: a publish or unpublish answer, the
