@@ -153,8 +153,7 @@ async def main() -> int:
         remotes=sorted(room.remote_participants),
     )
 
-    async def read_text(reader: rtc.TextStreamReader, sender: str) -> None:
-        header_attributes = dict(reader.info.attributes or {})
+    async def read_text(reader: rtc.TextStreamReader, sender: str, header_attributes: dict) -> None:
         parts = []
         try:
             async for part in reader:
@@ -169,8 +168,7 @@ async def main() -> int:
              sha256=hashlib.sha256(text.encode()).hexdigest(), text=text[:256], chunks=len(parts),
              header_attributes=header_attributes, attributes=dict(reader.info.attributes or {}))
 
-    async def read_bytes(reader: rtc.ByteStreamReader, sender: str) -> None:
-        header_attributes = dict(reader.info.attributes or {})
+    async def read_bytes(reader: rtc.ByteStreamReader, sender: str, header_attributes: dict) -> None:
         digest = hashlib.sha256()
         length = 0
         chunks = 0
@@ -189,10 +187,12 @@ async def main() -> int:
              header_attributes=header_attributes, attributes=dict(reader.info.attributes or {}))
 
     def on_text(reader: rtc.TextStreamReader, sender: str) -> None:
-        spawn(read_text(reader, sender))
+        # The header's attributes, taken now: by the time the spawned task
+        # runs, the trailer may have merged its attributes into the info.
+        spawn(read_text(reader, sender, dict(reader.info.attributes or {})))
 
     def on_bytes(reader: rtc.ByteStreamReader, sender: str) -> None:
-        spawn(read_bytes(reader, sender))
+        spawn(read_bytes(reader, sender, dict(reader.info.attributes or {})))
 
     async def run_command(cmd: dict) -> None:
         lp = room.local_participant
