@@ -169,6 +169,26 @@ fn async_id(server: &FfiServer, requested: Option<u64>) -> u64 {
         .unwrap_or_else(|| server.handles.next_id())
 }
 
+/// Run a request's work on the runtime and deliver the callback it ends
+/// with; returns the async id, which the response carries and `work` puts
+/// in its callback. The request itself answers at once, as the official
+/// library's do.
+fn reply_later<Work>(
+    server: &'static FfiServer,
+    requested: Option<u64>,
+    work: impl FnOnce(u64) -> Work,
+) -> u64
+where
+    Work: Future<Output = proto::ffi_event::Message> + Send + 'static,
+{
+    let async_id = async_id(server, requested);
+    let work = work(async_id);
+    server
+        .runtime()
+        .spawn(async move { server.send_event(work.await) });
+    async_id
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

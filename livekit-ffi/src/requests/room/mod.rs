@@ -38,11 +38,11 @@ pub use streams::{
     text_stream_open, text_stream_write,
 };
 
-use super::async_id;
+use super::{async_id, reply_later};
 use crate::convert;
 use crate::error::{FfiError, FfiResult};
 use crate::handles::FfiHandleId;
-use crate::proto;
+use crate::proto::{self, ffi_event::Message as Event};
 use crate::server::FfiServer;
 
 /// The object behind a room handle.
@@ -122,21 +122,18 @@ pub fn disconnect(
     request: proto::DisconnectRequest,
 ) -> FfiResult<proto::DisconnectResponse> {
     let room = server.handles.get::<FfiRoom>(request.room_handle)?;
-    let async_id = async_id(server, request.request_async_id);
     let reason = request
         .reason
         .and_then(|r| proto::DisconnectReason::try_from(r).ok())
         .unwrap_or(proto::DisconnectReason::ClientInitiated);
     let reason = convert::participant::disconnect_reason_from_ffi(reason) as i32;
-    server.runtime().spawn(async move {
+    let async_id = reply_later(server, request.request_async_id, |async_id| async move {
         room.room.disconnect(reason).await;
         // RoomEOS goes out when the forwarder drains the event stream, and
         // must come before this callback.
         let mut eos = room.eos.subscribe();
         let _ = tokio::time::timeout(Duration::from_secs(2), eos.wait_for(|sent| *sent)).await;
-        server.send_event(proto::ffi_event::Message::Disconnect(
-            proto::DisconnectCallback { async_id },
-        ));
+        Event::Disconnect(proto::DisconnectCallback { async_id })
     });
     Ok(proto::DisconnectResponse { async_id })
 }
@@ -147,8 +144,7 @@ pub fn session_stats(
     request: proto::GetSessionStatsRequest,
 ) -> FfiResult<proto::GetSessionStatsResponse> {
     let room = server.handles.get::<FfiRoom>(request.room_handle)?;
-    let async_id = async_id(server, request.request_async_id);
-    server.runtime().spawn(async move {
+    let async_id = reply_later(server, request.request_async_id, |async_id| async move {
         let message = if room.room.is_closed() {
             proto::get_session_stats_callback::Message::Error("the room is closed".into())
         } else {
@@ -160,12 +156,10 @@ pub fn session_stats(
                 },
             )
         };
-        server.send_event(proto::ffi_event::Message::GetSessionStats(
-            proto::GetSessionStatsCallback {
-                async_id,
-                message: Some(message),
-            },
-        ));
+        Event::GetSessionStats(proto::GetSessionStatsCallback {
+            async_id,
+            message: Some(message),
+        })
     });
     Ok(proto::GetSessionStatsResponse { async_id })
 }
@@ -178,17 +172,10 @@ pub fn simulate_scenario(
 ) -> FfiResult<proto::SimulateScenarioResponse> {
     let room = server.handles.get::<FfiRoom>(request.room_handle)?;
     let scenario = scenario_from_ffi(request.scenario)?;
-    let async_id = async_id(server, request.request_async_id);
-    server.runtime().spawn(async move {
-        let error = room
-            .room
-            .simulate_scenario(scenario)
-            .await
-            .err()
-            .map(|e| e.to_string());
-        server.send_event(proto::ffi_event::Message::SimulateScenario(
-            proto::SimulateScenarioCallback { async_id, error },
-        ));
+    let async_id = reply_later(server, request.request_async_id, |async_id| async move {
+        let outcome = room.room.simulate_scenario(scenario).await;
+        let error = outcome.err().map(|e| e.to_string());
+        Event::SimulateScenario(proto::SimulateScenarioCallback { async_id, error })
     });
     Ok(proto::SimulateScenarioResponse { async_id })
 }

@@ -21,14 +21,14 @@
 use std::path::PathBuf;
 
 use livekit_core::room::streams::{
-    ByteStreamReader, ByteStreamWriter, ReaderSlot, StreamError, StreamPacket, TextStreamReader,
-    TextStreamWriter, is_internal_topic,
+    ByteStreamReader, ByteStreamWriter, ReaderSlot, StreamError, StreamPacket, StreamSender,
+    TextStreamReader, TextStreamWriter, is_internal_topic,
 };
 use livekit_core::room::{DataKind, OutgoingData};
 use parking_lot::Mutex;
 
 use super::local::queue;
-use super::{async_id, local_room};
+use super::{async_id, local_room, reply_later};
 use crate::convert::data as convert;
 use crate::error::{FfiError, FfiResult};
 use crate::proto::{self, ffi_event::Message as Event, room_event::Message as Ev};
@@ -116,6 +116,19 @@ fn error_to_ffi(error: Option<StreamError>) -> Option<proto::StreamError> {
     error.as_ref().map(convert::stream_error_to_ffi)
 }
 
+/// A callback's `result` oneof from a stream operation's outcome: every
+/// stream callback carries either its value or a `StreamError`.
+fn settle<T, R>(
+    outcome: Result<T, StreamError>,
+    ok: impl FnOnce(T) -> R,
+    err: impl FnOnce(proto::StreamError) -> R,
+) -> Option<R> {
+    Some(match outcome {
+        Ok(value) => ok(value),
+        Err(error) => err(convert::stream_error_to_ffi(&error)),
+    })
+}
+
 // ---------------------------------------------------------------------------
 // Reading
 // ---------------------------------------------------------------------------
@@ -189,20 +202,11 @@ pub fn text_read_all(
     server: &'static FfiServer,
     request: proto::TextStreamReaderReadAllRequest,
 ) -> FfiResult<proto::TextStreamReaderReadAllResponse> {
+    use proto::text_stream_reader_read_all_callback::Result as R;
     let reader = take_text_reader(server, request.reader_handle)?;
-    let async_id = async_id(server, request.request_async_id);
-    server.runtime().spawn(async move {
-        use proto::text_stream_reader_read_all_callback::Result as R;
-        let result = match reader.read_all().await {
-            Ok(content) => R::Content(content),
-            Err(err) => R::Error(convert::stream_error_to_ffi(&err)),
-        };
-        server.send_event(Event::TextStreamReaderReadAll(
-            proto::TextStreamReaderReadAllCallback {
-                async_id,
-                result: Some(result),
-            },
-        ));
+    let async_id = reply_later(server, request.request_async_id, |async_id| async move {
+        let result = settle(reader.read_all().await, R::Content, R::Error);
+        Event::TextStreamReaderReadAll(proto::TextStreamReaderReadAllCallback { async_id, result })
     });
     Ok(proto::TextStreamReaderReadAllResponse { async_id })
 }
@@ -212,20 +216,11 @@ pub fn byte_read_all(
     server: &'static FfiServer,
     request: proto::ByteStreamReaderReadAllRequest,
 ) -> FfiResult<proto::ByteStreamReaderReadAllResponse> {
+    use proto::byte_stream_reader_read_all_callback::Result as R;
     let reader = take_byte_reader(server, request.reader_handle)?;
-    let async_id = async_id(server, request.request_async_id);
-    server.runtime().spawn(async move {
-        use proto::byte_stream_reader_read_all_callback::Result as R;
-        let result = match reader.read_all().await {
-            Ok(content) => R::Content(content),
-            Err(err) => R::Error(convert::stream_error_to_ffi(&err)),
-        };
-        server.send_event(Event::ByteStreamReaderReadAll(
-            proto::ByteStreamReaderReadAllCallback {
-                async_id,
-                result: Some(result),
-            },
-        ));
+    let async_id = reply_later(server, request.request_async_id, |async_id| async move {
+        let result = settle(reader.read_all().await, R::Content, R::Error);
+        Event::ByteStreamReaderReadAll(proto::ByteStreamReaderReadAllCallback { async_id, result })
     });
     Ok(proto::ByteStreamReaderReadAllResponse { async_id })
 }
@@ -236,22 +231,21 @@ pub fn byte_write_to_file(
     server: &'static FfiServer,
     request: proto::ByteStreamReaderWriteToFileRequest,
 ) -> FfiResult<proto::ByteStreamReaderWriteToFileResponse> {
+    use proto::byte_stream_reader_write_to_file_callback::Result as R;
     let reader = take_byte_reader(server, request.reader_handle)?;
-    let async_id = async_id(server, request.request_async_id);
     let directory = request.directory.map(PathBuf::from);
     let name = request.name_override;
-    server.runtime().spawn(async move {
-        use proto::byte_stream_reader_write_to_file_callback::Result as R;
-        let result = match reader.write_to_file(directory, name).await {
-            Ok(path) => R::FilePath(path.to_string_lossy().into_owned()),
-            Err(err) => R::Error(convert::stream_error_to_ffi(&err)),
-        };
-        server.send_event(Event::ByteStreamReaderWriteToFile(
-            proto::ByteStreamReaderWriteToFileCallback {
-                async_id,
-                result: Some(result),
-            },
-        ));
+    let async_id = reply_later(server, request.request_async_id, |async_id| async move {
+        let written = reader.write_to_file(directory, name).await;
+        let result = settle(
+            written.map(|path| path.to_string_lossy().into_owned()),
+            R::FilePath,
+            R::Error,
+        );
+        Event::ByteStreamReaderWriteToFile(proto::ByteStreamReaderWriteToFileCallback {
+            async_id,
+            result,
+        })
     });
     Ok(proto::ByteStreamReaderWriteToFileResponse { async_id })
 }
@@ -260,27 +254,24 @@ pub fn byte_write_to_file(
 // Sending whole streams
 // ---------------------------------------------------------------------------
 
+fn stream_sender(server: &FfiServer, handle: u64) -> FfiResult<StreamSender> {
+    Ok(local_room(server, handle)?.room.stream_sender())
+}
+
 /// `StreamSendTextRequest`.
 pub fn send_text(
     server: &'static FfiServer,
     request: proto::StreamSendTextRequest,
 ) -> FfiResult<proto::StreamSendTextResponse> {
-    let sender = local_room(server, request.local_participant_handle)?
-        .room
-        .stream_sender();
-    let async_id = async_id(server, request.request_async_id);
+    use proto::stream_send_text_callback::Result as R;
+    let sender = stream_sender(server, request.local_participant_handle)?;
     let options = convert::text_options_from_ffi(request.options);
     let text = request.text;
-    server.runtime().spawn(async move {
-        use proto::stream_send_text_callback::Result as R;
-        let result = match sender.send_text(&text, options).await {
-            Ok(info) => R::Info(convert::text_stream_info_to_ffi(&info)),
-            Err(err) => R::Error(convert::stream_error_to_ffi(&err)),
-        };
-        server.send_event(Event::SendText(proto::StreamSendTextCallback {
-            async_id,
-            result: Some(result),
-        }));
+    let async_id = reply_later(server, request.request_async_id, |async_id| async move {
+        let sent = sender.send_text(&text, options).await;
+        let info = sent.map(|info| convert::text_stream_info_to_ffi(&info));
+        let result = settle(info, R::Info, R::Error);
+        Event::SendText(proto::StreamSendTextCallback { async_id, result })
     });
     Ok(proto::StreamSendTextResponse { async_id })
 }
@@ -290,22 +281,15 @@ pub fn send_bytes(
     server: &'static FfiServer,
     request: proto::StreamSendBytesRequest,
 ) -> FfiResult<proto::StreamSendBytesResponse> {
-    let sender = local_room(server, request.local_participant_handle)?
-        .room
-        .stream_sender();
-    let async_id = async_id(server, request.request_async_id);
+    use proto::stream_send_bytes_callback::Result as R;
+    let sender = stream_sender(server, request.local_participant_handle)?;
     let options = convert::byte_options_from_ffi(request.options);
     let bytes = request.bytes;
-    server.runtime().spawn(async move {
-        use proto::stream_send_bytes_callback::Result as R;
-        let result = match sender.send_bytes(&bytes, options).await {
-            Ok(info) => R::Info(convert::byte_stream_info_to_ffi(&info)),
-            Err(err) => R::Error(convert::stream_error_to_ffi(&err)),
-        };
-        server.send_event(Event::SendBytes(proto::StreamSendBytesCallback {
-            async_id,
-            result: Some(result),
-        }));
+    let async_id = reply_later(server, request.request_async_id, |async_id| async move {
+        let sent = sender.send_bytes(&bytes, options).await;
+        let info = sent.map(|info| convert::byte_stream_info_to_ffi(&info));
+        let result = settle(info, R::Info, R::Error);
+        Event::SendBytes(proto::StreamSendBytesCallback { async_id, result })
     });
     Ok(proto::StreamSendBytesResponse { async_id })
 }
@@ -315,22 +299,15 @@ pub fn send_file(
     server: &'static FfiServer,
     request: proto::StreamSendFileRequest,
 ) -> FfiResult<proto::StreamSendFileResponse> {
-    let sender = local_room(server, request.local_participant_handle)?
-        .room
-        .stream_sender();
-    let async_id = async_id(server, request.request_async_id);
+    use proto::stream_send_file_callback::Result as R;
+    let sender = stream_sender(server, request.local_participant_handle)?;
     let options = convert::byte_options_from_ffi(request.options);
     let path = PathBuf::from(request.file_path);
-    server.runtime().spawn(async move {
-        use proto::stream_send_file_callback::Result as R;
-        let result = match sender.send_file(&path, options).await {
-            Ok(info) => R::Info(convert::byte_stream_info_to_ffi(&info)),
-            Err(err) => R::Error(convert::stream_error_to_ffi(&err)),
-        };
-        server.send_event(Event::SendFile(proto::StreamSendFileCallback {
-            async_id,
-            result: Some(result),
-        }));
+    let async_id = reply_later(server, request.request_async_id, |async_id| async move {
+        let sent = sender.send_file(&path, options).await;
+        let info = sent.map(|info| convert::byte_stream_info_to_ffi(&info));
+        let result = settle(info, R::Info, R::Error);
+        Event::SendFile(proto::StreamSendFileCallback { async_id, result })
     });
     Ok(proto::StreamSendFileResponse { async_id })
 }
@@ -345,28 +322,20 @@ pub fn text_stream_open(
     server: &'static FfiServer,
     request: proto::TextStreamOpenRequest,
 ) -> FfiResult<proto::TextStreamOpenResponse> {
-    let sender = local_room(server, request.local_participant_handle)?
-        .room
-        .stream_sender();
-    let async_id = async_id(server, request.request_async_id);
+    use proto::text_stream_open_callback::Result as R;
+    let sender = stream_sender(server, request.local_participant_handle)?;
     let options = convert::text_options_from_ffi(request.options);
-    server.runtime().spawn(async move {
-        use proto::text_stream_open_callback::Result as R;
-        let result = match sender.stream_text(options).await {
-            Ok(writer) => {
-                let info = convert::text_stream_info_to_ffi(writer.info());
-                let id = server.handles.insert(writer);
-                R::Writer(proto::OwnedTextStreamWriter {
-                    handle: proto::FfiOwnedHandle { id },
-                    info,
-                })
+    let async_id = reply_later(server, request.request_async_id, |async_id| async move {
+        let writer = sender.stream_text(options).await.map(|writer| {
+            let info = convert::text_stream_info_to_ffi(writer.info());
+            let id = server.handles.insert(writer);
+            proto::OwnedTextStreamWriter {
+                handle: proto::FfiOwnedHandle { id },
+                info,
             }
-            Err(err) => R::Error(convert::stream_error_to_ffi(&err)),
-        };
-        server.send_event(Event::TextStreamOpen(proto::TextStreamOpenCallback {
-            async_id,
-            result: Some(result),
-        }));
+        });
+        let result = settle(writer, R::Writer, R::Error);
+        Event::TextStreamOpen(proto::TextStreamOpenCallback { async_id, result })
     });
     Ok(proto::TextStreamOpenResponse { async_id })
 }
@@ -376,28 +345,20 @@ pub fn byte_stream_open(
     server: &'static FfiServer,
     request: proto::ByteStreamOpenRequest,
 ) -> FfiResult<proto::ByteStreamOpenResponse> {
-    let sender = local_room(server, request.local_participant_handle)?
-        .room
-        .stream_sender();
-    let async_id = async_id(server, request.request_async_id);
+    use proto::byte_stream_open_callback::Result as R;
+    let sender = stream_sender(server, request.local_participant_handle)?;
     let options = convert::byte_options_from_ffi(request.options);
-    server.runtime().spawn(async move {
-        use proto::byte_stream_open_callback::Result as R;
-        let result = match sender.stream_bytes(options).await {
-            Ok(writer) => {
-                let info = convert::byte_stream_info_to_ffi(writer.info());
-                let id = server.handles.insert(writer);
-                R::Writer(proto::OwnedByteStreamWriter {
-                    handle: proto::FfiOwnedHandle { id },
-                    info,
-                })
+    let async_id = reply_later(server, request.request_async_id, |async_id| async move {
+        let writer = sender.stream_bytes(options).await.map(|writer| {
+            let info = convert::byte_stream_info_to_ffi(writer.info());
+            let id = server.handles.insert(writer);
+            proto::OwnedByteStreamWriter {
+                handle: proto::FfiOwnedHandle { id },
+                info,
             }
-            Err(err) => R::Error(convert::stream_error_to_ffi(&err)),
-        };
-        server.send_event(Event::ByteStreamOpen(proto::ByteStreamOpenCallback {
-            async_id,
-            result: Some(result),
-        }));
+        });
+        let result = settle(writer, R::Writer, R::Error);
+        Event::ByteStreamOpen(proto::ByteStreamOpenCallback { async_id, result })
     });
     Ok(proto::ByteStreamOpenResponse { async_id })
 }
@@ -410,16 +371,10 @@ pub fn text_stream_write(
     let writer = server
         .handles
         .get::<TextStreamWriter>(request.writer_handle)?;
-    let async_id = async_id(server, request.request_async_id);
     let text = request.text;
-    server.runtime().spawn(async move {
-        let error = writer.write(&text).await.err();
-        server.send_event(Event::TextStreamWriterWrite(
-            proto::TextStreamWriterWriteCallback {
-                async_id,
-                error: error_to_ffi(error),
-            },
-        ));
+    let async_id = reply_later(server, request.request_async_id, |async_id| async move {
+        let error = error_to_ffi(writer.write(&text).await.err());
+        Event::TextStreamWriterWrite(proto::TextStreamWriterWriteCallback { async_id, error })
     });
     Ok(proto::TextStreamWriterWriteResponse { async_id })
 }
@@ -432,16 +387,10 @@ pub fn byte_stream_write(
     let writer = server
         .handles
         .get::<ByteStreamWriter>(request.writer_handle)?;
-    let async_id = async_id(server, request.request_async_id);
     let bytes = request.bytes;
-    server.runtime().spawn(async move {
-        let error = writer.write(&bytes).await.err();
-        server.send_event(Event::ByteStreamWriterWrite(
-            proto::ByteStreamWriterWriteCallback {
-                async_id,
-                error: error_to_ffi(error),
-            },
-        ));
+    let async_id = reply_later(server, request.request_async_id, |async_id| async move {
+        let error = error_to_ffi(writer.write(&bytes).await.err());
+        Event::ByteStreamWriterWrite(proto::ByteStreamWriterWriteCallback { async_id, error })
     });
     Ok(proto::ByteStreamWriterWriteResponse { async_id })
 }
@@ -455,17 +404,11 @@ pub fn text_stream_close(
     let writer = server
         .handles
         .take::<TextStreamWriter>(request.writer_handle)?;
-    let async_id = async_id(server, request.request_async_id);
     let reason = request.reason.filter(|r| !r.is_empty());
     let attributes = request.attributes;
-    server.runtime().spawn(async move {
-        let error = writer.close(reason, attributes).await.err();
-        server.send_event(Event::TextStreamWriterClose(
-            proto::TextStreamWriterCloseCallback {
-                async_id,
-                error: error_to_ffi(error),
-            },
-        ));
+    let async_id = reply_later(server, request.request_async_id, |async_id| async move {
+        let error = error_to_ffi(writer.close(reason, attributes).await.err());
+        Event::TextStreamWriterClose(proto::TextStreamWriterCloseCallback { async_id, error })
     });
     Ok(proto::TextStreamWriterCloseResponse { async_id })
 }
@@ -478,17 +421,11 @@ pub fn byte_stream_close(
     let writer = server
         .handles
         .take::<ByteStreamWriter>(request.writer_handle)?;
-    let async_id = async_id(server, request.request_async_id);
     let reason = request.reason.filter(|r| !r.is_empty());
     let attributes = request.attributes;
-    server.runtime().spawn(async move {
-        let error = writer.close(reason, attributes).await.err();
-        server.send_event(Event::ByteStreamWriterClose(
-            proto::ByteStreamWriterCloseCallback {
-                async_id,
-                error: error_to_ffi(error),
-            },
-        ));
+    let async_id = reply_later(server, request.request_async_id, |async_id| async move {
+        let error = error_to_ffi(writer.close(reason, attributes).await.err());
+        Event::ByteStreamWriterClose(proto::ByteStreamWriterCloseCallback { async_id, error })
     });
     Ok(proto::ByteStreamWriterCloseResponse { async_id })
 }
