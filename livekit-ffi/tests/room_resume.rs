@@ -4,7 +4,8 @@
 //! both ways and a published sine keeps arriving, whether the publisher or
 //! the subscriber was the one that resumed. Also: the server dropping the
 //! signal again during the resume only costs an attempt, and a server that
-//! has forgotten us (node failure) closes the room.
+//! has forgotten us (node failure) gets a full reconnect: a new join, the
+//! other participants announced again and our track published again.
 
 mod common;
 
@@ -290,27 +291,92 @@ fn a_signal_dropped_again_during_the_resume_costs_one_more_attempt() {
 }
 
 #[test]
-fn a_server_that_forgot_us_closes_the_room() {
+fn a_server_that_forgot_us_gets_a_full_reconnect() {
     let server = TestServer::start();
-    let alice = join(&server, "alice", "resume-node-failure");
+    let name = "resume-node-failure";
+    let alice = join(&server, "alice", name);
+    let bob = join(&server, "bob", name);
+    assert!(wait_knows(&alice, "bob", WAIT), "alice knows bob");
 
-    // The server drops our session without a Leave; the resume finds no
-    // session there, and without a full reconnect the room ends.
+    let source = new_source(100);
+    let track = audio_track(source);
+    let stop = Arc::new(AtomicBool::new(false));
+    let feeder = feed_sine(source, stop.clone());
+    let old_sid = publish_track(alice.local, track);
+    assert!(
+        wait_room_event(bob.room, WAIT, |m| match m {
+            RoomEv::TrackSubscribed(t) if t.track.info.sid == old_sid => Some(()),
+            _ => None,
+        })
+        .is_some(),
+        "bob subscribes to alice's track"
+    );
+    let before = room_events(alice.room).len();
+
+    // The server drops our session without a Leave; the resume is answered
+    // with Leave{RECONNECT}, and the room joins again.
     assert_eq!(
         simulate(alice.room, proto::SimulateScenarioKind::SimulateNodeFailure),
         None
     );
-    assert!(wait_eos(alice.room, RESUME_WAIT), "alice's room ends");
-    let events = connection_events(alice.room);
+    assert_eq!(wait_reconnected(alice.room, 1), episodes(1));
+
+    // Bob went and came back for alice, between Reconnecting and
+    // Reconnected, and her track was published again under a new SID.
+    let after: Vec<String> = room_events(alice.room)[before..]
+        .iter()
+        .filter_map(|m| match m {
+            RoomEv::Reconnecting(_) => Some("reconnecting".to_owned()),
+            RoomEv::ParticipantDisconnected(p) => Some(format!("gone {}", p.participant_identity)),
+            RoomEv::ParticipantConnected(p) => Some(format!("back {}", p.info.info.identity)),
+            RoomEv::LocalTrackRepublished(r) if r.previous_sid == old_sid => {
+                Some("republished".to_owned())
+            }
+            RoomEv::Reconnected(_) => Some("reconnected".to_owned()),
+            _ => None,
+        })
+        .collect();
     assert_eq!(
-        events.first().map(String::as_str),
-        Some("state:CONN_CONNECTED")
+        after,
+        [
+            "reconnecting",
+            "gone bob",
+            "back bob",
+            "republished",
+            "reconnected"
+        ]
     );
+    let new_sid = room_events(alice.room)
+        .iter()
+        .find_map(|m| match m {
+            RoomEv::LocalTrackRepublished(r) => Some(r.info.sid.clone()),
+            _ => None,
+        })
+        .expect("a LocalTrackRepublished");
+    assert_ne!(new_sid, old_sid);
+
+    // Bob hears the new publication; data flows both ways.
+    let remote = wait_room_event(bob.room, RESUME_WAIT, |m| match m {
+        RoomEv::TrackSubscribed(t) if t.track.info.sid == new_sid => Some(t.track.clone()),
+        _ => None,
+    })
+    .expect("bob subscribes to the republished track");
+    let stream = new_stream(remote.handle.id, RATE, None);
+    let mut seen = 0;
+    hears_the_sine(stream, &mut seen, "after the full reconnect");
+    data_arrives(&alice, &bob, "after-rejoin", b"from alice");
+    data_arrives(&bob, &alice, "after-rejoin", b"from bob");
+
+    stop.store(true, Ordering::Relaxed);
+    feeder.join().unwrap();
+    leave(alice.room);
+    let events = connection_events(alice.room);
     assert_eq!(
         &events[events.len() - 2..],
         ["state:CONN_DISCONNECTED", "disconnected"],
         "{events:?}"
     );
+    leave(bob.room);
     assert_no_panic();
 }
 

@@ -17,6 +17,12 @@ A second test arms ``SIMULATE_DISCONNECT_SIGNAL_ON_RESUME`` first, so the
 server drops the signal again while the room resumes: the room still comes
 back (the official library may escalate to a full reconnect there, ours
 retries the resume), with one ``reconnecting`` and one ``reconnected``.
+
+A third simulates a node failure: the server forgets the participant, so the
+resume is refused with ``Leave{RECONNECT}`` and the room joins again (a full
+reconnect). The room object and the local track stay; the publication gets a
+new SID (``local_track_republished``), the other participant is seen leaving
+and coming back on both sides, and audio and data flow again.
 """
 
 from __future__ import annotations
@@ -132,3 +138,64 @@ def test_a_signal_dropped_during_the_resume_still_comes_back(livekit_server):
             await data_flows(bob, alice, "after")
 
     run(main(), timeout=180)
+
+
+def test_a_node_failure_rejoins_the_room_and_republishes(livekit_server):
+    async def main():
+        async with Peers(livekit_server, unique_room("full-reconnect")) as peers:
+            alice = await peers.join("alice")
+            bob = await peers.join("bob")
+            await alice.wait_for_remotes("bob")
+            sender = ToneSender()
+            recorders: list[Recorder] = []
+            try:
+                pub = await sender.publish(alice.lp)
+                old_sid = pub.sid
+                track, _, _ = await bob.wait("track_subscribed", lambda t, p, rp: p.sid == old_sid)
+                recorders.append(Recorder.of(track, sample_rate=48000, num_channels=1))
+                await recorders[0].wait_for_tone(1.0, timeout=RESUME_TIMEOUT)
+                alice_since, bob_since = len(alice.events), len(bob.events)
+
+                events = await resume(alice, rtc.SimulateScenarioKind.SIMULATE_NODE_FAILURE)
+                assert events == ONE_EPISODE
+
+                # Alice saw bob go and come back, between the two.
+                seen = [
+                    e for e in alice.labelled()[alice_since:]
+                    if e[0] in ("reconnecting", "participant_disconnected",
+                                "participant_connected", "local_track_republished", "reconnected")
+                ]
+                assert [e[0] for e in seen] == [
+                    "reconnecting", "participant_disconnected", "participant_connected",
+                    "local_track_republished", "reconnected",
+                ], seen
+                assert seen[1][1] == "bob" and seen[2][1] == "bob", seen
+                # The same publication object, under its new SID.
+                (republished, previous_sid) = alice.of("local_track_republished")[-1]
+                assert previous_sid == old_sid
+                assert republished is pub and pub.sid != old_sid
+                assert list(alice.lp.track_publications) == [pub.sid]
+                assert pub.track is sender.track and sender.track.sid == pub.sid
+                assert set(alice.room.remote_participants) == {"bob"}
+
+                # Bob saw alice leave with her track, then come back with the new one.
+                track, _, _ = await bob.wait("track_subscribed", lambda t, p, rp: p.sid == pub.sid,
+                                             since=bob_since, timeout=RESUME_TIMEOUT)
+                names = [n for n in bob.names()[bob_since:] if n in (
+                    "track_unsubscribed", "track_unpublished", "participant_disconnected",
+                    "participant_connected", "track_subscribed")]
+                assert names[:3] == ["track_unsubscribed", "track_unpublished", "participant_disconnected"], names
+                assert "participant_connected" in names[3:], names
+                recorders.append(Recorder.of(track, sample_rate=48000, num_channels=1))
+                await recorders[1].wait_for_tone(1.5, timeout=RESUME_TIMEOUT)
+
+                await data_flows(alice, bob, "after-rejoin")
+                await data_flows(bob, alice, "after-rejoin")
+                assert alice.names("disconnected") == [] and bob.names("disconnected") == []
+            finally:
+                for rec in recorders:
+                    await rec.aclose()
+                await sender.aclose()
+
+    run(main(), timeout=180)
+

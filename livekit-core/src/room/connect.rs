@@ -12,7 +12,6 @@ use super::data::{LOSSY_LABEL, RELIABLE_LABEL};
 use super::error::RoomError;
 use super::events::{ConnectionState, RoomEvent};
 use super::options::RoomOptions;
-use super::sender::DataItem;
 use super::session::{DEFAULT_DC_THRESHOLD, Session};
 use super::state::RoomState;
 use crate::transport::{DataChannelOptions, IceServer, PeerTransport, Target, TransportConfig};
@@ -21,23 +20,32 @@ use crate::transport::{DataChannelOptions, IceServer, PeerTransport, Target, Tra
 /// Version 18 changes how data channels are set up.
 const PROTOCOL_VERSION: u32 = 17;
 
-/// A joined session with its event stream and data queue.
-pub(crate) struct Joined {
-    pub session: Arc<Session>,
-    pub events: mpsc::UnboundedReceiver<RoomEvent>,
-    pub data: mpsc::UnboundedSender<DataItem>,
-}
-
-/// Join, retrying up to `options.join_retries` times.
+/// Join, retrying up to `options.join_retries` times. The first events
+/// are `ConnectionStateChanged(Connected)` and the room's SID.
 pub(crate) async fn join(
     url: &str,
     token: &str,
     options: &RoomOptions,
-) -> Result<Joined, RoomError> {
+) -> Result<(Arc<Session>, mpsc::UnboundedReceiver<RoomEvent>), RoomError> {
     let mut attempt = 0;
     loop {
-        match join_once(url, token, options).await {
-            Ok(joined) => return Ok(joined),
+        // A stream per attempt: a failed one reports its close in its own.
+        let (tx, events) = mpsc::unbounded_channel();
+        match join_once(url, token, options, tx, false).await {
+            Ok(session) => {
+                // The SID may still be unknown (the server sends it in a
+                // RoomUpdate then, which reports it); never announce an
+                // empty one.
+                let sid = session.state.lock().room.sid.clone();
+                let sid = (!sid.is_empty()).then_some(RoomEvent::RoomSidChanged(sid));
+                session.release_events(
+                    std::iter::once(RoomEvent::ConnectionStateChanged(
+                        ConnectionState::Connected,
+                    ))
+                    .chain(sid),
+                );
+                return Ok((session, events));
+            }
             Err(err) if attempt < options.join_retries && retryable(&err) => {
                 attempt += 1;
                 log::warn!("join attempt {attempt} failed, retrying: {err}");
@@ -49,7 +57,7 @@ pub(crate) async fn join(
 
 /// A bad URL or token, or a refusal by the server, will not get better by
 /// trying again; a dropped socket or a slow transport might.
-fn retryable(err: &RoomError) -> bool {
+pub(super) fn retryable(err: &RoomError) -> bool {
     matches!(
         err,
         RoomError::Signal(_) | RoomError::Transport(_) | RoomError::Timeout(_) | RoomError::Closed
@@ -84,7 +92,17 @@ fn ice_servers(options: &RoomOptions, join: &proto::JoinResponse) -> Vec<IceServ
         .collect()
 }
 
-async fn join_once(url: &str, token: &str, options: &RoomOptions) -> Result<Joined, RoomError> {
+/// One join, reporting into `events`; they are held back until the
+/// caller releases them (see [`Session::release_events`]). A full
+/// reconnect passes the room's stream and `quiet`, so that a failed
+/// attempt closes its session without reporting a disconnect there.
+pub(super) async fn join_once(
+    url: &str,
+    token: &str,
+    options: &RoomOptions,
+    events: mpsc::UnboundedSender<RoomEvent>,
+    quiet: bool,
+) -> Result<Arc<Session>, RoomError> {
     let (signal, join, signal_events) =
         SignalClient::connect(url, token, signal_options(options), None).await?;
     let config = TransportConfig {
@@ -136,15 +154,13 @@ async fn join_once(url: &str, token: &str, options: &RoomOptions) -> Result<Join
     reliable.set_buffered_amount_low_threshold(DEFAULT_DC_THRESHOLD);
     lossy.set_buffered_amount_low_threshold(DEFAULT_DC_THRESHOLD);
 
-    let (events_tx, events) = mpsc::unbounded_channel();
     let state = RoomState::from_join(&join);
-    let sid = state.room.sid.clone();
     let session = Session::new(
         signal,
         publisher,
         subscriber,
         state,
-        events_tx,
+        events,
         reliable.clone(),
         lossy.clone(),
     );
@@ -155,7 +171,6 @@ async fn join_once(url: &str, token: &str, options: &RoomOptions) -> Result<Join
     session.spawn_channel_reader(lossy);
     session.spawn_transport_task(transport_rx);
     session.spawn_signal_task(signal_events);
-    let data = session.spawn_data_sender();
     session.start_data_tracks(&join);
 
     let primary = if join.subscriber_primary {
@@ -165,9 +180,7 @@ async fn join_once(url: &str, token: &str, options: &RoomOptions) -> Result<Join
     };
     if primary == Target::Publisher || join.fast_publish {
         if let Err(err) = session.negotiate_publisher(false).await {
-            session
-                .close(proto::DisconnectReason::JoinFailure as i32, true)
-                .await;
+            abandon(&session, quiet).await;
             return Err(err);
         }
     } else {
@@ -181,23 +194,20 @@ async fn join_once(url: &str, token: &str, options: &RoomOptions) -> Result<Join
         });
     }
     if let Err(err) = session.wait_connected(primary).await {
+        abandon(&session, quiet).await;
+        return Err(err);
+    }
+    Ok(session)
+}
+
+/// Close a session whose join failed; `quiet` when it reports into a
+/// stream that outlives it.
+async fn abandon(session: &Arc<Session>, quiet: bool) {
+    if quiet {
+        session.retire().await;
+    } else {
         session
             .close(proto::DisconnectReason::JoinFailure as i32, true)
             .await;
-        return Err(err);
     }
-    // The SID may still be unknown (the server sends it in a RoomUpdate
-    // then, which reports it); never announce an empty one.
-    let sid = (!sid.is_empty()).then_some(RoomEvent::RoomSidChanged(sid));
-    session.release_events(
-        std::iter::once(RoomEvent::ConnectionStateChanged(
-            ConnectionState::Connected,
-        ))
-        .chain(sid),
-    );
-    Ok(Joined {
-        session,
-        events,
-        data,
-    })
 }

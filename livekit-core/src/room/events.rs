@@ -114,6 +114,14 @@ pub enum RoomEvent {
         /// The server's SID of the track.
         sid: String,
     },
+    /// A full reconnect published one of our tracks again; the server
+    /// gave it a new SID.
+    LocalTrackRepublished {
+        /// The SID it had before.
+        previous_sid: String,
+        /// The track as the server now describes it.
+        track: proto::TrackInfo,
+    },
     /// A remote participant subscribed to one of our tracks (the server
     /// reports the first subscriber).
     LocalTrackSubscribed {

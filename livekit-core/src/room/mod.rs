@@ -31,6 +31,7 @@ pub mod data_tracks;
 mod error;
 pub mod events;
 mod ice;
+mod live;
 mod media;
 mod negotiation;
 mod options;
@@ -60,6 +61,7 @@ pub use streams::{
     TextStreamWriter,
 };
 
+use live::Live;
 use sender::DataItem;
 use session::Session;
 
@@ -68,13 +70,15 @@ use crate::transport::{StatsEntry, TransportStats};
 
 /// A connected room. Dropping it leaves the room.
 pub struct Room {
-    session: Arc<Session>,
+    /// The session, replaced by a full reconnect.
+    live: Arc<Live>,
     data: mpsc::UnboundedSender<DataItem>,
 }
 
 impl std::fmt::Debug for Room {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let state = self.session.state.lock();
+        let session = self.session();
+        let state = session.state.lock();
         f.debug_struct("Room")
             .field("name", &state.room.name)
             .field("sid", &state.room.sid)
@@ -92,35 +96,36 @@ impl Room {
         token: &str,
         options: RoomOptions,
     ) -> Result<(Room, mpsc::UnboundedReceiver<RoomEvent>), RoomError> {
-        let joined = connect::join(url, token, &options).await?;
-        let events = streams::router::spawn(joined.events, options.max_stream_payload);
-        Ok((
-            Room {
-                session: joined.session,
-                data: joined.data,
-            },
-            events,
-        ))
+        let (session, events) = connect::join(url, token, &options).await?;
+        let events = streams::router::spawn(events, options.max_stream_payload);
+        let live = Live::start(session, url, options);
+        let data = sender::spawn(Arc::downgrade(&live));
+        Ok((Room { live, data }, events))
+    }
+
+    /// The session the room runs on now.
+    fn session(&self) -> Arc<Session> {
+        self.live.session()
     }
 
     /// The room as the server last described it.
     pub fn info(&self) -> proto::Room {
-        self.session.state.lock().room.clone()
+        self.session().state.lock().room.clone()
     }
 
     /// Us, as the server last described us.
     pub fn local_participant(&self) -> proto::ParticipantInfo {
-        self.session.state.lock().local.clone()
+        self.session().state.lock().local.clone()
     }
 
     /// Everyone else, in join order.
     pub fn remote_participants(&self) -> Vec<proto::ParticipantInfo> {
-        self.session.state.lock().remotes().to_vec()
+        self.session().state.lock().remotes().to_vec()
     }
 
     /// A remote participant by identity.
     pub fn remote_participant(&self, identity: &str) -> Option<proto::ParticipantInfo> {
-        self.session.state.lock().remote(identity).cloned()
+        self.session().state.lock().remote(identity).cloned()
     }
 
     /// Queue a data packet. Packets are sent in call order; the receiver
@@ -196,7 +201,7 @@ impl Room {
     pub async fn set_metadata(&self, metadata: String) -> Result<(), RoomError> {
         let name = self.local_participant().name;
         let expected = metadata.clone();
-        self.session
+        self.session()
             .update_local(
                 proto::UpdateParticipantMetadata {
                     metadata,
@@ -212,7 +217,7 @@ impl Room {
     pub async fn set_name(&self, name: String) -> Result<(), RoomError> {
         let metadata = self.local_participant().metadata;
         let expected = name.clone();
-        self.session
+        self.session()
             .update_local(
                 proto::UpdateParticipantMetadata {
                     metadata,
@@ -232,7 +237,7 @@ impl Room {
     ) -> Result<(), RoomError> {
         let local = self.local_participant();
         let expected = attributes.clone();
-        self.session
+        self.session()
             .update_local(
                 proto::UpdateParticipantMetadata {
                     metadata: local.metadata,
@@ -264,110 +269,109 @@ impl Room {
         track: Arc<LocalAudioTrack>,
         options: AudioPublishOptions,
     ) -> impl Future<Output = Result<proto::TrackInfo, RoomError>> + Send + 'static {
-        self.session.publish_audio(track, options)
+        self.session().publish_audio(track, options)
     }
 
     /// Stop publishing the track with server SID `sid`.
     /// `LocalTrackUnpublished` is on the event stream when this returns.
     pub async fn unpublish_track(&self, sid: &str) -> Result<(), RoomError> {
-        self.session.unpublish(sid).await
+        self.session().unpublish(sid).await
     }
 
     /// Our published tracks, with the local track behind each.
     pub fn local_publications(&self) -> Vec<(proto::TrackInfo, Arc<LocalAudioTrack>)> {
-        self.session.local_publications()
+        self.session().local_publications()
     }
 
     /// Mute or unmute a local track: a published one stops sending, tells
     /// the server and reports `TrackMuted`/`TrackUnmuted`.
     pub async fn set_track_muted(&self, track: &Arc<LocalAudioTrack>, muted: bool) {
-        self.session.set_local_muted(track, muted).await
+        self.session().set_local_muted(track, muted).await
     }
 
     /// Statistics of a published track's sender; `None` if the track is
     /// not published in this room.
     pub async fn local_track_stats(&self, track: &Arc<LocalAudioTrack>) -> Option<Vec<StatsEntry>> {
-        self.session.local_track_stats(track).await
+        self.session().local_track_stats(track).await
     }
 
     /// Subscribe to a remote publication, or unsubscribe (which ends the
     /// subscription with `TrackUnsubscribed` at once).
     pub fn set_subscribed(&self, sid: &str, subscribe: bool) -> Result<(), RoomError> {
-        self.session.set_subscribed(sid, subscribe)
+        self.session().set_subscribed(sid, subscribe)
     }
 
     /// Ask the server to pause or resume sending a remote publication.
     pub fn set_publication_enabled(&self, sid: &str, enabled: bool) {
-        self.session.set_publication_enabled(sid, enabled)
+        self.session().set_publication_enabled(sid, enabled)
     }
 
     /// Replace who may subscribe to our tracks.
     pub fn set_track_permissions(&self, all_participants: bool, permissions: Vec<TrackPermission>) {
-        self.session
+        self.session()
             .set_track_permissions(all_participants, permissions)
     }
 
     /// Statistics of a subscribed track; `None` if not subscribed.
     pub async fn remote_track_stats(&self, sid: &str) -> Option<Vec<StatsEntry>> {
-        self.session.remote_track_stats(sid).await
+        self.session().remote_track_stats(sid).await
     }
 
     /// A remote track we are subscribed to, by SID.
     pub fn remote_track(&self, sid: &str) -> Option<Arc<RemoteAudioTrack>> {
-        self.session.remote_track(sid)
+        self.session().remote_track(sid)
     }
 
     /// The buffered-amount-low threshold of a channel.
     pub fn buffered_amount_low_threshold(&self, kind: DataKind) -> u64 {
-        self.session.threshold(kind)
+        self.session().threshold(kind)
     }
 
     /// Change a channel's buffered-amount-low threshold; emits
     /// [`RoomEvent::DataChannelThresholdChanged`].
     pub fn set_buffered_amount_low_threshold(&self, kind: DataKind, threshold: u64) {
-        self.session.set_threshold(kind, threshold);
+        self.session().set_threshold(kind, threshold);
     }
 
     /// Statistics of the publisher and subscriber connections.
     pub async fn session_stats(&self) -> (TransportStats, TransportStats) {
-        let publisher = self.session.publisher.stats().await;
-        let subscriber = self.session.subscriber.stats().await;
+        let publisher = self.session().publisher.stats().await;
+        let subscriber = self.session().subscriber.stats().await;
         (publisher, subscriber)
     }
 
     /// The server's version string.
     pub fn server_version(&self) -> String {
-        self.session.signal.join_response().server_version
+        self.session().signal.join_response().server_version
     }
 
     /// Make the server (or the client) misbehave in a chosen way, to test
     /// how the room recovers: see [`SimulateScenario`].
     pub async fn simulate_scenario(&self, scenario: SimulateScenario) -> Result<(), RoomError> {
-        self.session.simulate_scenario(scenario).await
+        self.session().simulate_scenario(scenario).await
     }
 
     /// Whether the room has been closed, by us or by the server.
     pub fn is_closed(&self) -> bool {
-        self.session.is_closed()
+        self.session().is_closed() && !self.live.is_rejoining()
     }
 
     /// Leave the room with `reason` (a signal-protocol `DisconnectReason`).
     /// The event stream ends with `Disconnected`.
     pub async fn disconnect(&self, reason: i32) {
-        self.session.close(reason, true).await;
+        self.live.leave(reason).await;
     }
 }
 
 impl Drop for Room {
     fn drop(&mut self) {
-        if self.session.is_closed() {
+        if self.is_closed() {
             return;
         }
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let session = self.session.clone();
+            let live = self.live.clone();
             runtime.spawn(async move {
-                session
-                    .close(proto::DisconnectReason::ClientInitiated as i32, true)
+                live.leave(proto::DisconnectReason::ClientInitiated as i32)
                     .await;
             });
         }

@@ -14,9 +14,9 @@
 //! Up to [`MAX_ATTEMPTS`] attempts with the official library's backoff;
 //! when none succeeds the room closes with the reason that started it.
 //!
-//! Not done here: the full reconnect (`Leave{RECONNECT}`, or a server that
-//! no longer knows us), which would rebuild the session with new handles.
-//! Those close the room, as before.
+//! A server that no longer knows us answers with `Leave{RECONNECT}`: the
+//! episode then hands over to the full reconnect of `live.rs`, which
+//! replaces the session.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -34,7 +34,7 @@ use super::session::{PC_CONNECT_TIMEOUT, Session};
 use crate::transport::{DataChannel, IceServer, PcState, Target, TransportConfig};
 
 /// Attempts per episode, as the official library.
-const MAX_ATTEMPTS: u32 = 10;
+pub(super) const MAX_ATTEMPTS: u32 = 10;
 
 /// Time the restarted connections get before we look at their state: an
 /// ICE restart passes through checking, and the server's Update of who is
@@ -86,6 +86,8 @@ enum AttemptError {
     Retry(String),
     /// None will: close the room with this reason.
     Fatal { reason: i32, why: String },
+    /// The server lost our session: only a new join brings the room back.
+    Rejoin { reason: i32 },
     /// The room was closed meanwhile.
     Closed,
 }
@@ -142,7 +144,7 @@ impl ResumeState {
 /// A random delay in `[0, min(7 s, 300 ms · 2^(retry−1))]`, as the official
 /// library waits before its `retry`-th retry. Random so that the clients of
 /// a failed server do not all come back at once.
-fn backoff(retry: u32) -> Duration {
+pub(super) fn backoff(retry: u32) -> Duration {
     let cap = Duration::from_millis(300)
         .saturating_mul(1u32 << retry.saturating_sub(1).min(16))
         .min(MAX_BACKOFF);
@@ -170,9 +172,8 @@ fn classify(err: SignalError) -> AttemptError {
                 reason: reason as i32,
                 why: "the server refused the resume".into(),
             },
-            Action::Reconnect => AttemptError::Fatal {
+            Action::Reconnect => AttemptError::Rejoin {
                 reason: reason as i32,
-                why: "the server asked for a full reconnect, which is not supported".into(),
             },
         },
         SignalError::Client(status, _) if matches!(status.as_u16(), 401 | 403) => {
@@ -244,6 +245,13 @@ impl Session {
                 Err(AttemptError::Fatal { reason, why }) => {
                     log::warn!("cannot resume: {why}; closing the room");
                     self.end_episode(reason).await;
+                    return;
+                }
+                Err(AttemptError::Rejoin { reason }) => {
+                    log::warn!("the server no longer knows this session; joining again");
+                    self.resume.seen.lock().take();
+                    self.resume.active.store(false, Ordering::Release);
+                    self.request_rejoin(reason, true).await;
                     return;
                 }
                 Err(AttemptError::Closed) => break,
@@ -426,11 +434,20 @@ impl Session {
         let Some(seen) = self.resume.seen.lock().take() else {
             return;
         };
+        let count = self.drop_participants(|identity| !seen.contains(identity));
+        if count > 0 {
+            log::info!("{count} participant(s) left while we were reconnecting");
+        }
+    }
+
+    /// Report the remote participants `gone` picks as disconnected, with
+    /// their tracks unsubscribed and unpublished first; returns how many.
+    pub(super) fn drop_participants(&self, gone: impl Fn(&str) -> bool) -> usize {
         let mut state = self.state.lock();
         let gone: Vec<proto::ParticipantInfo> = state
             .remotes()
             .iter()
-            .filter(|p| !seen.contains(&p.identity))
+            .filter(|p| gone(&p.identity))
             .map(|p| proto::ParticipantInfo {
                 state: proto::participant_info::State::Disconnected as i32,
                 disconnect_reason: proto::DisconnectReason::UnknownReason as i32,
@@ -438,18 +455,15 @@ impl Session {
             })
             .collect();
         if gone.is_empty() {
-            return;
+            return 0;
         }
-        log::info!(
-            "{} participant(s) left while we were reconnecting",
-            gone.len()
-        );
         let mut events = state.apply_participant_update(&gone);
         // Synthesized, not an update the server sent.
         events.retain(|e| !matches!(e, RoomEvent::ParticipantsUpdated(_)));
         let local = state.local.clone();
         self.emit(self.with_media_events(events));
         self.emit(self.data_tracks.apply_update(&gone, &local));
+        gone.len()
     }
 }
 
@@ -468,15 +482,20 @@ mod tests {
     }
 
     #[test]
-    fn a_server_that_no_longer_knows_us_ends_the_episode() {
+    fn a_server_that_no_longer_knows_us_hands_over_to_a_new_join() {
         let err = classify(SignalError::LeaveRequest {
             reason: proto::DisconnectReason::StateMismatch,
             action: proto::leave_request::Action::Reconnect,
         });
         assert!(matches!(
             err,
-            AttemptError::Fatal { reason, .. } if reason == proto::DisconnectReason::StateMismatch as i32
+            AttemptError::Rejoin { reason } if reason == proto::DisconnectReason::StateMismatch as i32
         ));
+        let err = classify(SignalError::LeaveRequest {
+            reason: proto::DisconnectReason::ServerShutdown,
+            action: proto::leave_request::Action::Disconnect,
+        });
+        assert!(matches!(err, AttemptError::Fatal { .. }));
         assert!(matches!(
             classify(SignalError::Timeout("slow".into())),
             AttemptError::Retry(_)

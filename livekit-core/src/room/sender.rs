@@ -5,8 +5,8 @@
 //! waits for the publisher's channel to open and for its buffer to drain
 //! below the low threshold, which is the backpressure a fast sender gets.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::data::{self, OutgoingData};
 use super::error::RoomError;
 use super::events::DataKind;
+use super::live::Live;
 use super::session::{PC_CONNECT_TIMEOUT, Session};
 
 /// One queued packet and where to report its outcome.
@@ -27,26 +28,29 @@ pub(crate) struct DataItem {
 /// How often a waiting sender re-checks, in case a notification is missed.
 const POLL: Duration = Duration::from_millis(20);
 
-impl Session {
-    /// Start the queue's task; it ends when the room is closed.
-    pub(crate) fn spawn_data_sender(self: &Arc<Self>) -> mpsc::UnboundedSender<DataItem> {
-        let (tx, mut rx) = mpsc::unbounded_channel::<DataItem>();
-        let session = Arc::downgrade(self);
-        tokio::spawn(async move {
-            while let Some(item) = rx.recv().await {
-                let Some(session) = session.upgrade() else {
-                    let _ = item.done.send(Err(RoomError::Closed));
-                    continue;
-                };
-                let result = session
-                    .send_data(item.data, item.kind, item.destinations)
-                    .await;
-                let _ = item.done.send(result);
-            }
-        });
-        tx
-    }
+/// Start a room's queue; its task ends with the room handle. Each packet
+/// goes to the session the room runs on when its turn comes, so packets
+/// queued during a full reconnect go out on the new session.
+pub(super) fn spawn(live: Weak<Live>) -> mpsc::UnboundedSender<DataItem> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<DataItem>();
+    tokio::spawn(async move {
+        while let Some(item) = rx.recv().await {
+            let Some(live) = live.upgrade() else {
+                let _ = item.done.send(Err(RoomError::Closed));
+                continue;
+            };
+            let session = live.session_for_data().await;
+            drop(live);
+            let result = session
+                .send_data(item.data, item.kind, item.destinations)
+                .await;
+            let _ = item.done.send(result);
+        }
+    });
+    tx
+}
 
+impl Session {
     async fn send_data(
         self: &Arc<Self>,
         data: OutgoingData,

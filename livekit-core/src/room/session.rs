@@ -5,8 +5,8 @@
 //! lock while it updates the model and queues the events, so the consumer
 //! sees events in the order the model changed.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use livekit_protocol as proto;
@@ -20,6 +20,7 @@ use super::data;
 use super::data_tracks::{self, DataTracks};
 use super::error::RoomError;
 use super::events::{ConnectionState, DataKind, RoomEvent};
+use super::live::RejoinRequest;
 use super::media::Media;
 use super::resume::{ResumeCause, ResumeState};
 use super::state::RoomState;
@@ -81,6 +82,9 @@ pub(crate) struct Session {
     closed: watch::Sender<bool>,
     /// What resuming the session needs (see `resume.rs`).
     pub(super) resume: ResumeState,
+    /// Where to ask for a full reconnect (see `live.rs`); unset while
+    /// joining, when there is nothing to reconnect yet.
+    pub(super) rejoin: OnceLock<mpsc::UnboundedSender<RejoinRequest>>,
 }
 
 fn kind_index(kind: DataKind) -> usize {
@@ -130,6 +134,7 @@ impl Session {
             offer_id: AtomicU32::new(0),
             closed: watch::channel(false).0,
             resume: ResumeState::default(),
+            rejoin: OnceLock::new(),
         });
         let weak = Arc::downgrade(&session);
         tokio::spawn(async move {
@@ -158,6 +163,11 @@ impl Session {
                 let _ = tx.send(event);
             }
         }
+    }
+
+    /// The stream this session reports into, while it does.
+    pub(super) fn events_sender(&self) -> Option<mpsc::UnboundedSender<RoomEvent>> {
+        self.events.lock().clone()
     }
 
     /// The join is complete: send `first`, then what was held meanwhile,
@@ -441,10 +451,8 @@ impl Session {
                 match action {
                     Action::Resume => self.start_resume(ResumeCause::ServerLeave(leave.reason)),
                     Action::Reconnect => {
-                        // A full reconnect would rebuild the session with new
-                        // handles; until it exists the room ends here.
-                        log::warn!("the server asked for a full reconnect; not supported, closing");
-                        self.close(leave.reason, false).await;
+                        let announced = self.resume.is_active();
+                        self.request_rejoin(leave.reason, announced).await;
                     }
                     Action::Disconnect => self.close(leave.reason, false).await,
                 }
@@ -601,8 +609,22 @@ impl Session {
     /// leaving, tear down the transports, report the disconnect and end
     /// the event stream.
     pub(super) async fn close(self: &Arc<Self>, reason: i32, notify_server: bool) {
+        self.shut_down(reason, notify_server, true).await;
+    }
+
+    /// Close the session without a word to the host: a full reconnect
+    /// replaces it and carries its event stream on.
+    pub(super) async fn retire(self: &Arc<Self>) {
+        let reason = proto::DisconnectReason::StateMismatch as i32;
+        self.shut_down(reason, false, false).await;
+    }
+
+    async fn shut_down(self: &Arc<Self>, reason: i32, notify_server: bool, report: bool) {
         if self.closed.send_replace(true) {
             return;
+        }
+        if !report {
+            self.events.lock().take();
         }
         self.unpublish_all().await;
         self.stop_subscriptions();

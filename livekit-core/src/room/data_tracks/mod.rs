@@ -292,7 +292,7 @@ impl super::Room {
         &self,
         options: DataTrackOptions,
     ) -> Result<LocalDataTrack, PublishDataTrackError> {
-        let session = &self.session;
+        let session = &self.session();
         // Without the channel the track is still published; its frames
         // are dropped until a later publication opens the channel.
         let opened = session

@@ -39,6 +39,8 @@ struct LocalPublication {
     /// As the server described it in `TrackPublishedResponse`.
     info: proto::TrackInfo,
     track: Arc<LocalAudioTrack>,
+    /// As the host asked, for publishing again after a full reconnect.
+    options: AudioPublishOptions,
     sender: AudioSender,
     /// Stops the encoder and its send task.
     encoder: send::EncoderHandle,

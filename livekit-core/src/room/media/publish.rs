@@ -76,7 +76,7 @@ impl Session {
         self: &Arc<Self>,
         track: Arc<LocalAudioTrack>,
         options: AudioPublishOptions,
-    ) -> impl Future<Output = Result<proto::TrackInfo, RoomError>> + Send + 'static {
+    ) -> impl Future<Output = Result<proto::TrackInfo, RoomError>> + Send + 'static + use<> {
         let started = self.begin_publish(&track, &options);
         let session = self.clone();
         async move {
@@ -190,6 +190,7 @@ impl Session {
             LocalPublication {
                 info: info.clone(),
                 track,
+                options,
                 sender,
                 encoder,
             },
@@ -297,6 +298,18 @@ impl Session {
             .lock()
             .values()
             .map(|p| (p.info.clone(), p.track.clone()))
+            .collect()
+    }
+
+    /// Our publications with what publishing each again needs.
+    pub(crate) fn republishable(
+        &self,
+    ) -> Vec<(proto::TrackInfo, Arc<LocalAudioTrack>, AudioPublishOptions)> {
+        self.media
+            .local
+            .lock()
+            .values()
+            .map(|p| (p.info.clone(), p.track.clone(), p.options.clone()))
             .collect()
     }
 

@@ -203,6 +203,19 @@ fn to_ffi(server: &FfiServer, ffi_room: &Arc<FfiRoom>, event: RoomEvent) -> Opti
                 publication_sid: sid,
             })
         }
+        RoomEvent::LocalTrackRepublished {
+            previous_sid,
+            track,
+        } => {
+            // A new handle, as the official library mints; the SDKs find
+            // their publication object by `previous_sid`.
+            let publication = owned_publication(server, ffi_room, &track, false);
+            Ev::LocalTrackRepublished(proto::LocalTrackRepublished {
+                publication_handle: publication.handle.id,
+                previous_sid,
+                info: publication.info,
+            })
+        }
         RoomEvent::LocalTrackSubscribed { sid } => {
             Ev::LocalTrackSubscribed(proto::LocalTrackSubscribed { track_sid: sid })
         }
