@@ -381,6 +381,51 @@ fn a_server_that_forgot_us_gets_a_full_reconnect() {
 }
 
 #[test]
+fn leaving_during_a_full_reconnect_ends_the_room_once() {
+    let server = TestServer::start();
+    // Leave at several points of the recovery: during the resume, around
+    // the hand-over, during the new join, after it.
+    for delay_ms in [0, 30, 100, 250, 600] {
+        let alice = join(&server, "alice", &format!("rejoin-leave-{delay_ms}"));
+        assert_eq!(
+            simulate(alice.room, proto::SimulateScenarioKind::SimulateNodeFailure),
+            None
+        );
+        assert!(
+            wait_room_event(alice.room, RESUME_WAIT, |m| {
+                matches!(m, RoomEv::Reconnecting(_)).then_some(())
+            })
+            .is_some(),
+            "alice starts reconnecting"
+        );
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        leave(alice.room);
+        assert!(
+            wait_eos(alice.room, RESUME_WAIT),
+            "{delay_ms} ms: the room ends"
+        );
+        let events = room_events(alice.room);
+        let labels: Vec<String> = events.iter().map(label).collect();
+        let disconnected = events
+            .iter()
+            .filter(|m| matches!(m, RoomEv::Disconnected(_)))
+            .count();
+        assert_eq!(disconnected, 1, "{delay_ms} ms: {labels:?}");
+        let after = events
+            .iter()
+            .skip_while(|m| !matches!(m, RoomEv::Disconnected(_)))
+            .skip(1)
+            .filter(|m| !matches!(m, RoomEv::Eos(_)))
+            .count();
+        assert_eq!(
+            after, 0,
+            "{delay_ms} ms: events after Disconnected: {labels:?}"
+        );
+    }
+    assert_no_panic();
+}
+
+#[test]
 fn simulate_scenario_refuses_a_closed_room() {
     let server = TestServer::start();
     let alice = join(&server, "alice", "resume-closed");

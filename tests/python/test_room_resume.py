@@ -22,10 +22,14 @@ A third simulates a node failure: the server forgets the participant, so the
 resume is refused with ``Leave{RECONNECT}`` and the room joins again (a full
 reconnect). The room object and the local track stay; the publication gets a
 new SID (``local_track_republished``), the other participant is seen leaving
-and coming back on both sides, and audio and data flow again.
+and coming back on both sides, and audio and data flow again. The
+subscription permissions the publisher set still hold on the new session
+(the server starts a new participant with everyone allowed).
 """
 
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 
@@ -199,3 +203,31 @@ def test_a_node_failure_rejoins_the_room_and_republishes(livekit_server):
 
     run(main(), timeout=180)
 
+
+
+def test_subscription_permissions_survive_a_full_reconnect(livekit_server):
+    async def main():
+        async with Peers(livekit_server, unique_room("full-reconnect-perms")) as peers:
+            alice = await peers.join("alice")
+            bob = await peers.join("bob")
+            await alice.wait_for_remotes("bob")
+            sender = ToneSender()
+            try:
+                alice.lp.set_track_subscription_permissions(
+                    allow_all_participants=False, participant_permissions=[]
+                )
+                pub = await sender.publish(alice.lp)
+                await bob.wait("track_published", lambda p, rp: p.sid == pub.sid)
+                old_sid = pub.sid
+
+                await resume(alice, rtc.SimulateScenarioKind.SIMULATE_NODE_FAILURE)
+                assert pub.sid != old_sid
+                since = len(bob.events)
+                await bob.wait("track_published", lambda p, rp: p.sid == pub.sid, timeout=RESUME_TIMEOUT)
+                await asyncio.sleep(3.0)
+                # Still denied: bob knows of the new track but gets no media.
+                assert "track_subscribed" not in bob.names()[since:], bob.labelled()[since:]
+            finally:
+                await sender.aclose()
+
+    run(main(), timeout=180)

@@ -31,11 +31,12 @@ pub(crate) async fn join(
     loop {
         // A stream per attempt: a failed one reports its close in its own.
         let (tx, events) = mpsc::unbounded_channel();
-        match join_once(url, token, options, tx, false).await {
-            Ok(session) => {
+        let joined = join_once(url, token, options, tx, false)
+            .await
+            .and_then(|session| {
                 // The SID may still be unknown (the server sends it in a
-                // RoomUpdate then, which reports it); never announce an
-                // empty one.
+                // RoomUpdate then, which reports it); never announce an empty
+                // one.
                 let sid = session.state.lock().room.sid.clone();
                 let sid = (!sid.is_empty()).then_some(RoomEvent::RoomSidChanged(sid));
                 session.release_events(
@@ -44,8 +45,16 @@ pub(crate) async fn join(
                     ))
                     .chain(sid),
                 );
-                return Ok((session, events));
-            }
+                // The server may have dropped the session before it was ours
+                // (see `Session::request_rejoin`): then join again.
+                if session.is_closed() {
+                    Err(RoomError::Closed)
+                } else {
+                    Ok(session)
+                }
+            });
+        match joined {
+            Ok(session) => return Ok((session, events)),
             Err(err) if attempt < options.join_retries && retryable(&err) => {
                 attempt += 1;
                 log::warn!("join attempt {attempt} failed, retrying: {err}");

@@ -22,18 +22,31 @@
 //! reason the server gave. Data tracks are not published again: their
 //! handles end as on a disconnect.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
 use livekit_protocol as proto;
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use tokio::sync::{mpsc, watch};
 
 use super::connect;
+use super::error::RoomError;
 use super::events::{ConnectionState, RoomEvent};
 use super::options::RoomOptions;
 use super::resume::{MAX_ATTEMPTS, backoff};
 use super::session::Session;
 use super::state::RoomState;
+use super::{AudioPublishOptions, TrackPermission};
+use crate::track::LocalAudioTrack;
+
+/// How long leaving waits for a full reconnect to report the disconnect.
+const LEAVE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Subscription permissions: everyone allowed, and the grants.
+type Permissions = (bool, Vec<TrackPermission>);
+
+/// A publication to make again: as it was, its track and its options.
+type Republish = (proto::TrackInfo, Arc<LocalAudioTrack>, AudioPublishOptions);
 
 /// A session's request for a full reconnect.
 pub(crate) struct RejoinRequest {
@@ -42,8 +55,6 @@ pub(crate) struct RejoinRequest {
     from: Weak<Session>,
     /// The server's `DisconnectReason`, reported if the room cannot rejoin.
     reason: i32,
-    /// Whether `Reconnecting` was already reported (by a resume).
-    announced: bool,
 }
 
 /// The session a room runs on now.
@@ -56,6 +67,10 @@ pub(crate) struct Live {
     /// True while a full reconnect runs: queued data waits for its end.
     rejoining: watch::Sender<bool>,
     requests: mpsc::UnboundedSender<RejoinRequest>,
+    /// The host's last subscription permissions, with a count of changes:
+    /// a new join starts from the server's default (everyone may
+    /// subscribe), so they are sent again.
+    permissions: Mutex<(u64, Option<Permissions>)>,
 }
 
 impl Live {
@@ -70,6 +85,7 @@ impl Live {
             left: watch::channel(false).0,
             rejoining: watch::channel(false).0,
             requests,
+            permissions: Mutex::new((0, None)),
         });
         let weak = Arc::downgrade(&live);
         tokio::spawn(async move {
@@ -97,15 +113,32 @@ impl Live {
     }
 
     /// The host leaves: close the current session and stop a full
-    /// reconnect in progress.
+    /// reconnect in progress, then wait (briefly) for that reconnect to
+    /// report the disconnect.
     pub(super) async fn leave(&self, reason: i32) {
         self.left.send_replace(true);
-        self.session().close(reason, true).await;
+        // A full reconnect checks `left` and installs its new session under
+        // the write lock: this read sees that session, or it sees `left`.
+        let session = self.session();
+        session.close(reason, true).await;
+        let mut rejoining = self.rejoining.subscribe();
+        let done = rejoining.wait_for(|busy| !*busy);
+        let _ = tokio::time::timeout(LEAVE_WAIT, done).await;
     }
 
     /// Whether a full reconnect is running.
     pub(super) fn is_rejoining(&self) -> bool {
         *self.rejoining.borrow()
+    }
+
+    /// Replace who may subscribe to our tracks, and remember it.
+    pub(super) fn set_track_permissions(&self, all: bool, permissions: Vec<TrackPermission>) {
+        {
+            let mut saved = self.permissions.lock();
+            saved.0 = saved.0.wrapping_add(1);
+            saved.1 = Some((all, permissions.clone()));
+        }
+        self.session().set_track_permissions(all, permissions);
     }
 
     fn has_left(&self) -> bool {
@@ -125,8 +158,11 @@ impl Live {
             return;
         };
         self.rejoining.send_replace(true);
+        // A resume that handed over has said Reconnecting already; one that
+        // finished meanwhile has said Reconnected.
+        let announced = old.resume.is_active();
         old.drop_participants(|_| true);
-        if !request.announced {
+        if !announced {
             old.emit([
                 RoomEvent::ConnectionStateChanged(ConnectionState::Reconnecting),
                 RoomEvent::Reconnecting,
@@ -134,7 +170,11 @@ impl Live {
         }
         let publications = old.republishable();
         let token = old.signal.token();
-        old.retire().await;
+        if !old.retire().await {
+            // The host closed it meanwhile, and that close reported.
+            self.rejoining.send_replace(false);
+            return;
+        }
 
         let mut left = self.left.subscribe();
         for attempt in 1..=MAX_ATTEMPTS {
@@ -147,50 +187,104 @@ impl Live {
             if self.has_left() {
                 break;
             }
-            let joined =
-                connect::join_once(&self.url, &token, &self.options, events.clone(), true).await;
-            let new = match joined {
-                Ok(session) => session,
+            match self.join_again(&token, &events).await {
+                Ok(Some(new)) => {
+                    drop(events);
+                    self.take_over(new, publications).await;
+                    log::info!("rejoined the room after {attempt} attempt(s)");
+                    return;
+                }
+                Ok(None) => break,
                 Err(err) if connect::retryable(&err) => {
                     log::warn!("full reconnect attempt {attempt}/{MAX_ATTEMPTS} failed: {err}");
-                    continue;
                 }
                 Err(err) => {
                     log::warn!("full reconnect refused: {err}");
                     break;
                 }
-            };
-            let _ = new.rejoin.set(self.requests.clone());
-            if self.has_left() {
-                new.close(proto::DisconnectReason::ClientInitiated as i32, true)
-                    .await;
-                self.rejoining.send_replace(false);
-                return;
             }
-            *self.session.write() = new.clone();
-            // From here the new session reports: a host leaving now closes
-            // it, and its Disconnected must be the stream's last event.
-            drop(events);
-            new.release_events(announcements(&new.signal.join_response()));
-            self.rejoining.send_replace(false);
-            republish(&new, publications).await;
-            new.emit([
-                RoomEvent::ConnectionStateChanged(ConnectionState::Connected),
-                RoomEvent::Reconnected,
-            ]);
-            log::info!("rejoined the room after {attempt} attempt(s)");
-            return;
         }
         let reason = if self.has_left() {
             proto::DisconnectReason::ClientInitiated as i32
         } else {
             request.reason
         };
+        self.rejoining.send_replace(false);
         let _ = events.send(RoomEvent::ConnectionStateChanged(
             ConnectionState::Disconnected,
         ));
         let _ = events.send(RoomEvent::Disconnected { reason });
+    }
+
+    /// One join into the room's stream, installed as the current session
+    /// unless the host left meanwhile (`Ok(None)`). The join runs on its own
+    /// task, so a host leaving does not wait for it.
+    async fn join_again(
+        &self,
+        token: &str,
+        events: &mpsc::UnboundedSender<RoomEvent>,
+    ) -> Result<Option<Arc<Session>>, RoomError> {
+        let (url, token, options) = (self.url.clone(), token.to_owned(), self.options.clone());
+        let events = events.clone();
+        let mut join =
+            tokio::spawn(
+                async move { connect::join_once(&url, &token, &options, events, true).await },
+            );
+        let mut left = self.left.subscribe();
+        let joined = tokio::select! {
+            joined = &mut join => joined.unwrap_or(Err(RoomError::Closed)),
+            _ = left.wait_for(|left| *left) => {
+                tokio::spawn(async move {
+                    if let Ok(Ok(session)) = join.await {
+                        session.retire().await;
+                    }
+                });
+                return Ok(None);
+            }
+        };
+        let new = joined?;
+        let _ = new.rejoin.set(self.requests.clone());
+        if new.is_closed() {
+            // The server dropped it before it could ask us to rejoin.
+            return Err(RoomError::Closed);
+        }
+        let mut current = self.session.write();
+        if self.has_left() {
+            drop(current);
+            new.retire().await;
+            return Ok(None);
+        }
+        *current = new.clone();
+        Ok(Some(new))
+    }
+
+    /// The new session is current: announce the room, publish our tracks
+    /// again with the host's permissions, and report the reconnect done.
+    async fn take_over(&self, new: Arc<Session>, publications: Vec<Republish>) {
+        new.release_events(announcements(&new.signal.join_response()));
         self.rejoining.send_replace(false);
+        let (generation, permissions) = self.permissions.lock().clone();
+        if let Some((all, permissions)) = &permissions {
+            new.set_track_permissions(*all, permissions.clone());
+        }
+        let sids = republish(&new, publications).await;
+        if let Some((all, permissions)) = permissions
+            && permissions.iter().any(|p| !p.track_sids.is_empty())
+        {
+            // Track-level grants named the old SIDs; the host may have
+            // replaced them meanwhile.
+            let permissions = renamed(permissions, &sids);
+            let mut saved = self.permissions.lock();
+            if saved.0 == generation {
+                saved.1 = Some((all, permissions.clone()));
+                drop(saved);
+                new.set_track_permissions(all, permissions);
+            }
+        }
+        new.emit([
+            RoomEvent::ConnectionStateChanged(ConnectionState::Connected),
+            RoomEvent::Reconnected,
+        ]);
     }
 }
 
@@ -210,41 +304,66 @@ fn announcements(join: &proto::JoinResponse) -> Vec<RoomEvent> {
 }
 
 /// Publish the old session's tracks on the new one. The publications get
-/// new SIDs; `LocalTrackRepublished` maps each old one to its new one.
+/// new SIDs; `LocalTrackRepublished` maps each old one to its new one, and
+/// so does the map returned.
 async fn republish(
     session: &Arc<Session>,
-    publications: Vec<(
-        proto::TrackInfo,
-        Arc<crate::track::LocalAudioTrack>,
-        super::AudioPublishOptions,
-    )>,
-) {
+    publications: Vec<Republish>,
+) -> HashMap<String, String> {
+    let mut sids = HashMap::new();
     for (old, track, options) in publications {
         match session.publish_audio(track, options).await {
-            Ok(track) => session.emit([RoomEvent::LocalTrackRepublished {
-                previous_sid: old.sid,
-                track,
-            }]),
+            Ok(track) => {
+                sids.insert(old.sid.clone(), track.sid.clone());
+                session.emit([RoomEvent::LocalTrackRepublished {
+                    previous_sid: old.sid,
+                    track,
+                }]);
+            }
             Err(err) => log::warn!("track {} not published again: {err}", old.sid),
         }
     }
+    sids
+}
+
+/// Permissions with the track SIDs a republish replaced renamed.
+fn renamed(
+    mut permissions: Vec<TrackPermission>,
+    sids: &HashMap<String, String>,
+) -> Vec<TrackPermission> {
+    for permission in &mut permissions {
+        for sid in &mut permission.track_sids {
+            if let Some(new) = sids.get(sid) {
+                sid.clone_from(new);
+            }
+        }
+    }
+    permissions
 }
 
 impl Session {
-    /// Ask the room for a full reconnect; a session no room serves (one
-    /// still joining) closes instead.
-    pub(super) async fn request_rejoin(self: &Arc<Self>, reason: i32, announced: bool) {
-        let request = RejoinRequest {
-            from: Arc::downgrade(self),
-            reason,
-            announced,
-        };
-        match self.rejoin.get().map(|tx| tx.send(request)) {
-            Some(Ok(())) => log::warn!("the server lost this session; joining the room again"),
-            _ => {
+    /// Ask the room for a full reconnect. A session no room serves yet
+    /// fails its join instead if it is still joining (quietly: the join is
+    /// retried), and closes otherwise.
+    pub(super) async fn request_rejoin(self: &Arc<Self>, reason: i32) {
+        let Some(rooms) = self.rejoin.get() else {
+            if self.is_joining() {
+                log::warn!("the server dropped this session while it joined");
+                self.retire().await;
+            } else {
                 log::warn!("the server lost this session; closing");
                 self.close(reason, false).await;
             }
+            return;
+        };
+        let request = RejoinRequest {
+            from: Arc::downgrade(self),
+            reason,
+        };
+        if rooms.send(request).is_ok() {
+            log::warn!("the server lost this session; joining the room again");
+        } else {
+            self.close(reason, false).await;
         }
     }
 }
@@ -268,6 +387,19 @@ mod tests {
                 .collect(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn track_grants_follow_the_republished_sids() {
+        let sids = HashMap::from([("TR_old".to_owned(), "TR_new".to_owned())]);
+        let permissions = vec![TrackPermission {
+            identity: "bob".into(),
+            all_tracks: false,
+            track_sids: vec!["TR_old".into(), "TR_gone".into()],
+        }];
+        let renamed = renamed(permissions, &sids);
+        assert_eq!(renamed[0].track_sids, ["TR_new", "TR_gone"]);
+        assert_eq!(renamed[0].identity, "bob");
     }
 
     #[test]

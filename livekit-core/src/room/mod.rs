@@ -308,7 +308,7 @@ impl Room {
 
     /// Replace who may subscribe to our tracks.
     pub fn set_track_permissions(&self, all_participants: bool, permissions: Vec<TrackPermission>) {
-        self.session()
+        self.live
             .set_track_permissions(all_participants, permissions)
     }
 

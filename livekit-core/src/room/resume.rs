@@ -248,10 +248,11 @@ impl Session {
                     return;
                 }
                 Err(AttemptError::Rejoin { reason }) => {
+                    // The episode stays active: the full reconnect reads that
+                    // as Reconnecting already reported.
                     log::warn!("the server no longer knows this session; joining again");
                     self.resume.seen.lock().take();
-                    self.resume.active.store(false, Ordering::Release);
-                    self.request_rejoin(reason, true).await;
+                    self.request_rejoin(reason).await;
                     return;
                 }
                 Err(AttemptError::Closed) => break,

@@ -165,6 +165,11 @@ impl Session {
         }
     }
 
+    /// Whether the join is still running (its events are held back).
+    pub(super) fn is_joining(&self) -> bool {
+        self.held_events.lock().is_some()
+    }
+
     /// The stream this session reports into, while it does.
     pub(super) fn events_sender(&self) -> Option<mpsc::UnboundedSender<RoomEvent>> {
         self.events.lock().clone()
@@ -450,10 +455,7 @@ impl Session {
                 let action = Action::try_from(leave.action).unwrap_or(Action::Disconnect);
                 match action {
                     Action::Resume => self.start_resume(ResumeCause::ServerLeave(leave.reason)),
-                    Action::Reconnect => {
-                        let announced = self.resume.is_active();
-                        self.request_rejoin(leave.reason, announced).await;
-                    }
+                    Action::Reconnect => self.request_rejoin(leave.reason).await,
                     Action::Disconnect => self.close(leave.reason, false).await,
                 }
             }
@@ -613,15 +615,17 @@ impl Session {
     }
 
     /// Close the session without a word to the host: a full reconnect
-    /// replaces it and carries its event stream on.
-    pub(super) async fn retire(self: &Arc<Self>) {
+    /// replaces it and carries its event stream on. False if it was
+    /// closed already.
+    pub(super) async fn retire(self: &Arc<Self>) -> bool {
         let reason = proto::DisconnectReason::StateMismatch as i32;
-        self.shut_down(reason, false, false).await;
+        self.shut_down(reason, false, false).await
     }
 
-    async fn shut_down(self: &Arc<Self>, reason: i32, notify_server: bool, report: bool) {
+    /// Close once; false if closed already.
+    async fn shut_down(self: &Arc<Self>, reason: i32, notify_server: bool, report: bool) -> bool {
         if self.closed.send_replace(true) {
-            return;
+            return false;
         }
         if !report {
             self.events.lock().take();
@@ -659,5 +663,6 @@ impl Session {
         if notify_server {
             let _ = tokio::time::timeout(Duration::from_secs(5), teardown).await;
         }
+        true
     }
 }
