@@ -76,6 +76,14 @@ async def data_flows(sender: Peer, receiver: Peer, topic: str) -> None:
     assert packet.participant.identity == sender.identity
 
 
+async def alice_and_bob(peers: Peers) -> tuple[Peer, Peer]:
+    """Join alice, then bob, and wait until alice knows bob."""
+    alice = await peers.join("alice")
+    bob = await peers.join("bob")
+    await alice.wait_for_remotes("bob")
+    return alice, bob
+
+
 def nobody_left(*peers: Peer) -> None:
     for peer in peers:
         assert peer.names("participant_disconnected", "disconnected") == [], peer.labelled()
@@ -84,9 +92,7 @@ def nobody_left(*peers: Peer) -> None:
 def test_a_lost_signal_connection_resumes_with_data_and_audio(livekit_server):
     async def main():
         async with Peers(livekit_server, unique_room("resume-signal")) as peers:
-            alice = await peers.join("alice")
-            bob = await peers.join("bob")
-            await alice.wait_for_remotes("bob")
+            alice, bob = await alice_and_bob(peers)
             sender = ToneSender()
             rec = None
             try:
@@ -123,9 +129,7 @@ def test_a_lost_signal_connection_resumes_with_data_and_audio(livekit_server):
 def test_a_signal_dropped_during_the_resume_still_comes_back(livekit_server):
     async def main():
         async with Peers(livekit_server, unique_room("resume-twice")) as peers:
-            alice = await peers.join("alice")
-            bob = await peers.join("bob")
-            await alice.wait_for_remotes("bob")
+            alice, bob = await alice_and_bob(peers)
             await data_flows(alice, bob, "before")
 
             events = await resume(
@@ -147,9 +151,7 @@ def test_a_signal_dropped_during_the_resume_still_comes_back(livekit_server):
 def test_a_node_failure_rejoins_the_room_and_republishes(livekit_server):
     async def main():
         async with Peers(livekit_server, unique_room("full-reconnect")) as peers:
-            alice = await peers.join("alice")
-            bob = await peers.join("bob")
-            await alice.wait_for_remotes("bob")
+            alice, bob = await alice_and_bob(peers)
             sender = ToneSender()
             recorders: list[Recorder] = []
             try:
@@ -204,13 +206,10 @@ def test_a_node_failure_rejoins_the_room_and_republishes(livekit_server):
     run(main(), timeout=180)
 
 
-
 def test_subscription_permissions_survive_a_full_reconnect(livekit_server):
     async def main():
         async with Peers(livekit_server, unique_room("full-reconnect-perms")) as peers:
-            alice = await peers.join("alice")
-            bob = await peers.join("bob")
-            await alice.wait_for_remotes("bob")
+            alice, bob = await alice_and_bob(peers)
             sender = ToneSender()
             try:
                 alice.lp.set_track_subscription_permissions(

@@ -104,9 +104,10 @@ impl Live {
         self.session.read().clone()
     }
 
-    /// The session data should go to: during a full reconnect, the one
-    /// that comes out of it.
-    pub(super) async fn session_for_data(&self) -> Arc<Session> {
+    /// The session once any full reconnect is over: what a request made
+    /// meanwhile (data, metadata, mute, unpublish) should go to, rather
+    /// than fail on the session being replaced.
+    pub(super) async fn settled(&self) -> Arc<Session> {
         let mut rejoining = self.rejoining.subscribe();
         let _ = rejoining.wait_for(|busy| !*busy).await;
         self.session()

@@ -199,9 +199,10 @@ impl Room {
 
     /// Set our metadata; completes when the server confirms it.
     pub async fn set_metadata(&self, metadata: String) -> Result<(), RoomError> {
-        let name = self.local_participant().name;
+        let session = self.live.settled().await;
+        let name = session.state.lock().local.name.clone();
         let expected = metadata.clone();
-        self.session()
+        session
             .update_local(
                 proto::UpdateParticipantMetadata {
                     metadata,
@@ -215,9 +216,10 @@ impl Room {
 
     /// Set our display name; completes when the server confirms it.
     pub async fn set_name(&self, name: String) -> Result<(), RoomError> {
-        let metadata = self.local_participant().metadata;
+        let session = self.live.settled().await;
+        let metadata = session.state.lock().local.metadata.clone();
         let expected = name.clone();
-        self.session()
+        session
             .update_local(
                 proto::UpdateParticipantMetadata {
                     metadata,
@@ -235,9 +237,10 @@ impl Room {
         &self,
         attributes: HashMap<String, String>,
     ) -> Result<(), RoomError> {
-        let local = self.local_participant();
+        let session = self.live.settled().await;
+        let local = session.state.lock().local.clone();
         let expected = attributes.clone();
-        self.session()
+        session
             .update_local(
                 proto::UpdateParticipantMetadata {
                     metadata: local.metadata,
@@ -275,7 +278,7 @@ impl Room {
     /// Stop publishing the track with server SID `sid`.
     /// `LocalTrackUnpublished` is on the event stream when this returns.
     pub async fn unpublish_track(&self, sid: &str) -> Result<(), RoomError> {
-        self.session().unpublish(sid).await
+        self.live.settled().await.unpublish(sid).await
     }
 
     /// Our published tracks, with the local track behind each.
@@ -286,7 +289,11 @@ impl Room {
     /// Mute or unmute a local track: a published one stops sending, tells
     /// the server and reports `TrackMuted`/`TrackUnmuted`.
     pub async fn set_track_muted(&self, track: &Arc<LocalAudioTrack>, muted: bool) {
-        self.session().set_local_muted(track, muted).await
+        self.live
+            .settled()
+            .await
+            .set_local_muted(track, muted)
+            .await
     }
 
     /// Statistics of a published track's sender; `None` if the track is

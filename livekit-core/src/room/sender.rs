@@ -39,7 +39,7 @@ pub(super) fn spawn(live: Weak<Live>) -> mpsc::UnboundedSender<DataItem> {
                 let _ = item.done.send(Err(RoomError::Closed));
                 continue;
             };
-            let session = live.session_for_data().await;
+            let session = live.settled().await;
             drop(live);
             let result = session
                 .send_data(item.data, item.kind, item.destinations)
