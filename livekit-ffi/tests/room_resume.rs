@@ -381,6 +381,48 @@ fn a_server_that_forgot_us_gets_a_full_reconnect() {
 }
 
 #[test]
+fn a_simulated_full_reconnect_reports_the_others_gone_first() {
+    let server = TestServer::start();
+    let name = "rejoin-simulated";
+    let alice = join(&server, "alice", name);
+    let bob = join(&server, "bob", name);
+    assert!(wait_knows(&alice, "bob", WAIT), "alice knows bob");
+    let before = room_events(alice.room).len();
+    assert_eq!(
+        simulate(
+            alice.room,
+            proto::SimulateScenarioKind::SimulateFullReconnect
+        ),
+        None
+    );
+    assert_eq!(wait_reconnected(alice.room, 1), episodes(1));
+    let order: Vec<String> = room_events(alice.room)[before..]
+        .iter()
+        .filter_map(|m| match m {
+            RoomEv::ParticipantDisconnected(p) => Some(format!("gone {}", p.participant_identity)),
+            RoomEv::ParticipantConnected(p) => Some(format!("back {}", p.info.info.identity)),
+            other => connection_label(other),
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "gone bob",
+            "state:CONN_RECONNECTING",
+            "reconnecting",
+            "back bob",
+            "state:CONN_CONNECTED",
+            "reconnected"
+        ]
+    );
+    data_arrives(&alice, &bob, "after-rejoin", b"from alice");
+    data_arrives(&bob, &alice, "after-rejoin", b"from bob");
+    leave(alice.room);
+    leave(bob.room);
+    assert_no_panic();
+}
+
+#[test]
 fn leaving_during_a_full_reconnect_ends_the_room_once() {
     let server = TestServer::start();
     // Leave at several points of the recovery: during the resume, around

@@ -25,6 +25,8 @@ new SID (``local_track_republished``), the other participant is seen leaving
 and coming back on both sides, and audio and data flow again. The
 subscription permissions the publisher set still hold on the new session
 (the server starts a new participant with everyone allowed).
+``SIMULATE_FULL_RECONNECT`` starts the same full reconnect from the client
+side: the other participant is reported gone before ``reconnecting``.
 """
 
 from __future__ import annotations
@@ -228,5 +230,28 @@ def test_subscription_permissions_survive_a_full_reconnect(livekit_server):
                 assert "track_subscribed" not in bob.names()[since:], bob.labelled()[since:]
             finally:
                 await sender.aclose()
+
+    run(main(), timeout=180)
+
+
+def test_a_simulated_full_reconnect_rejoins(livekit_server):
+    async def main():
+        async with Peers(livekit_server, unique_room("full-reconnect-simulated")) as peers:
+            alice, bob = await alice_and_bob(peers)
+            since = len(alice.events)
+            await alice.room.simulate_scenario(rtc.SimulateScenarioKind.SIMULATE_FULL_RECONNECT)
+            await alice.wait("reconnected", since=since, timeout=RESUME_TIMEOUT)
+            names = [
+                e for e in alice.labelled()[since:]
+                if e[0] in CONNECTION_EVENTS + ("participant_disconnected", "participant_connected")
+            ]
+            assert names == [
+                ("participant_disconnected", "bob"),
+                *ONE_EPISODE[:2],
+                ("participant_connected", "bob"),
+                *ONE_EPISODE[2:],
+            ], names
+            await data_flows(alice, bob, "after-rejoin")
+            await data_flows(bob, alice, "after-rejoin")
 
     run(main(), timeout=180)

@@ -2,9 +2,10 @@
 //! (`SimulateScenarioRequest`).
 //!
 //! Most scenarios ask the server to misbehave through the signal
-//! `SimulateScenario` message (a server in dev mode honours it); losing the
-//! signal connection is simulated here, by closing our socket as the
-//! network would, which starts a resume.
+//! `SimulateScenario` message (a server in dev mode honours it). Two are
+//! simulated here, as the official library does: losing the signal
+//! connection, by closing our socket as the network would (which starts a
+//! resume), and a full reconnect, by starting one.
 
 use std::sync::Arc;
 
@@ -33,8 +34,7 @@ pub enum SimulateScenario {
     ForceTcp,
     /// The server restarts ICE preferring TLS (TURN) candidates.
     ForceTls,
-    /// The server asks for a full reconnect (not every server version
-    /// acts on it).
+    /// Join the room again, as when the server asks for it.
     FullReconnect,
     /// The server drops the signal connection during our next resume.
     DisconnectSignalOnResume,
@@ -46,10 +46,10 @@ const SPEAKER_SECONDS: i32 = 3;
 
 impl SimulateScenario {
     /// The signal message that asks the server for this scenario; `None`
-    /// for the one simulated on our side.
+    /// for those simulated on our side.
     fn server_scenario(self) -> Option<Scenario> {
         Some(match self {
-            SimulateScenario::SignalReconnect => return None,
+            SimulateScenario::SignalReconnect | SimulateScenario::FullReconnect => return None,
             SimulateScenario::Speaker => Scenario::SpeakerUpdate(SPEAKER_SECONDS),
             SimulateScenario::NodeFailure => Scenario::NodeFailure(true),
             SimulateScenario::ServerLeave => Scenario::ServerLeave(true),
@@ -60,7 +60,6 @@ impl SimulateScenario {
             SimulateScenario::ForceTls => {
                 Scenario::SwitchCandidateProtocol(proto::CandidateProtocol::Tls as i32)
             }
-            SimulateScenario::FullReconnect => Scenario::LeaveRequestFullReconnect(true),
             SimulateScenario::DisconnectSignalOnResume => Scenario::DisconnectSignalOnResume(true),
         })
     }
@@ -79,7 +78,11 @@ impl Session {
         match scenario.server_scenario() {
             // Closing the socket makes the signal client report it closed,
             // which is what a lost connection looks like to the session.
-            None => self.signal.close().await,
+            None if scenario == SimulateScenario::SignalReconnect => self.signal.close().await,
+            None => {
+                let reason = proto::DisconnectReason::UnknownReason as i32;
+                self.request_rejoin(reason).await;
+            }
             Some(scenario) => {
                 self.send_signal(Request::Simulate(proto::SimulateScenario {
                     scenario: Some(scenario),
@@ -96,8 +99,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_the_signal_loss_is_simulated_locally() {
+    fn signal_loss_and_full_reconnect_are_simulated_locally() {
         assert_eq!(SimulateScenario::SignalReconnect.server_scenario(), None);
+        assert_eq!(SimulateScenario::FullReconnect.server_scenario(), None);
         assert_eq!(
             SimulateScenario::ForceTcp.server_scenario(),
             Some(Scenario::SwitchCandidateProtocol(
