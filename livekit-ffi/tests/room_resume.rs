@@ -135,6 +135,17 @@ fn publish_track(local: u64, track: u64) -> String {
     }
 }
 
+/// Waits until `who` subscribes to the track `sid`; returns an audio
+/// stream of it at 48 kHz.
+fn listen(who: &Joined, sid: &str, timeout: Duration) -> u64 {
+    let remote = wait_room_event(who.room, timeout, |m| match m {
+        RoomEv::TrackSubscribed(t) if t.track.info.sid == sid => Some(t.track.clone()),
+        _ => None,
+    })
+    .unwrap_or_else(|| panic!("{} did not subscribe to {sid}", who.identity));
+    new_stream(remote.handle.id, RATE, None)
+}
+
 /// The 440 Hz tone is what `stream` delivers now: within a few 1.5 s
 /// windows after a settling second, one whose zero crossings give 440 Hz
 /// and whose level is well above silence. (Right after a resume the jitter
@@ -201,12 +212,7 @@ fn a_lost_signal_connection_resumes_with_data_and_audio_intact() {
     let stop = Arc::new(AtomicBool::new(false));
     let feeder = feed_sine(source, stop.clone());
     let sid = publish_track(alice.local, track);
-    let remote = wait_room_event(bob.room, WAIT, |m| match m {
-        RoomEv::TrackSubscribed(t) if t.track.info.sid == sid => Some(t.track.clone()),
-        _ => None,
-    })
-    .expect("bob subscribes to alice's track");
-    let stream = new_stream(remote.handle.id, RATE, None);
+    let stream = listen(&bob, &sid, WAIT);
     let mut seen = 0;
     hears_the_sine(stream, &mut seen, "before any resume");
 
@@ -356,12 +362,7 @@ fn a_server_that_forgot_us_gets_a_full_reconnect() {
     assert_ne!(new_sid, old_sid);
 
     // Bob hears the new publication; data flows both ways.
-    let remote = wait_room_event(bob.room, RESUME_WAIT, |m| match m {
-        RoomEv::TrackSubscribed(t) if t.track.info.sid == new_sid => Some(t.track.clone()),
-        _ => None,
-    })
-    .expect("bob subscribes to the republished track");
-    let stream = new_stream(remote.handle.id, RATE, None);
+    let stream = listen(&bob, &new_sid, RESUME_WAIT);
     let mut seen = 0;
     hears_the_sine(stream, &mut seen, "after the full reconnect");
     data_arrives(&alice, &bob, "after-rejoin", b"from alice");
