@@ -108,6 +108,9 @@ impl Live {
     /// meanwhile (data, metadata, mute, unpublish) should go to, rather
     /// than fail on the session being replaced.
     pub(super) async fn settled(&self) -> Arc<Session> {
+        if !self.is_rejoining() {
+            return self.session();
+        }
         let mut rejoining = self.rejoining.subscribe();
         let _ = rejoining.wait_for(|busy| !*busy).await;
         self.session()

@@ -43,6 +43,7 @@ pub mod state;
 pub mod streams;
 
 use std::collections::HashMap;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use livekit_protocol as proto;
@@ -266,13 +267,20 @@ impl Room {
     ///
     /// The request is queued when this is called, before the future is
     /// first polled, so it reaches the server after whatever was asked
-    /// earlier (permissions, subscriptions).
+    /// earlier (permissions, subscriptions). During a full reconnect it
+    /// waits for the new session instead.
     pub fn publish_audio_track(
         &self,
         track: Arc<LocalAudioTrack>,
         options: AudioPublishOptions,
     ) -> impl Future<Output = Result<proto::TrackInfo, RoomError>> + Send + 'static {
-        self.session().publish_audio(track, options)
+        let publishing: Pin<Box<dyn Future<Output = _> + Send>> = if self.live.is_rejoining() {
+            let live = self.live.clone();
+            Box::pin(async move { live.settled().await.publish_audio(track, options).await })
+        } else {
+            Box::pin(self.session().publish_audio(track, options))
+        };
+        publishing
     }
 
     /// Stop publishing the track with server SID `sid`.
