@@ -135,6 +135,36 @@ fn publish_track(local: u64, track: u64) -> String {
     }
 }
 
+/// Alice and bob in room `name`, once alice knows bob.
+fn alice_and_bob(server: &TestServer, name: &str) -> (Joined, Joined) {
+    let alice = join(server, "alice", name);
+    let bob = join(server, "bob", name);
+    assert!(wait_knows(&alice, "bob", WAIT), "alice knows bob");
+    (alice, bob)
+}
+
+/// The 440 Hz sine fed into a published track, until stopped.
+struct Sine {
+    stop: Arc<AtomicBool>,
+    feeder: std::thread::JoinHandle<()>,
+}
+
+impl Sine {
+    fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.feeder.join().unwrap();
+    }
+}
+
+/// Publishes a sine as `local`'s microphone; returns its SID.
+fn publish_sine(local: u64) -> (String, Sine) {
+    let source = new_source(100);
+    let track = audio_track(source);
+    let stop = Arc::new(AtomicBool::new(false));
+    let feeder = feed_sine(source, stop.clone());
+    (publish_track(local, track), Sine { stop, feeder })
+}
+
 /// Waits until `who` subscribes to the track `sid`; returns an audio
 /// stream of it at 48 kHz.
 fn listen(who: &Joined, sid: &str, timeout: Duration) -> u64 {
@@ -202,16 +232,10 @@ fn nobody_left(rooms: &[&Joined]) {
 fn a_lost_signal_connection_resumes_with_data_and_audio_intact() {
     let server = TestServer::start();
     let name = "resume-signal";
-    let alice = join(&server, "alice", name);
-    let bob = join(&server, "bob", name);
-    assert!(wait_knows(&alice, "bob", WAIT), "alice knows bob");
+    let (alice, bob) = alice_and_bob(&server, name);
     assert!(wait_knows(&bob, "alice", WAIT), "bob knows alice");
 
-    let source = new_source(100);
-    let track = audio_track(source);
-    let stop = Arc::new(AtomicBool::new(false));
-    let feeder = feed_sine(source, stop.clone());
-    let sid = publish_track(alice.local, track);
+    let (sid, sine) = publish_sine(alice.local);
     let stream = listen(&bob, &sid, WAIT);
     let mut seen = 0;
     hears_the_sine(stream, &mut seen, "before any resume");
@@ -250,8 +274,7 @@ fn a_lost_signal_connection_resumes_with_data_and_audio_intact() {
         .count();
     assert_eq!(republished, 1, "bob subscribed once");
 
-    stop.store(true, Ordering::Relaxed);
-    feeder.join().unwrap();
+    sine.stop();
     leave(alice.room);
     leave(bob.room);
     assert_no_panic();
@@ -261,9 +284,7 @@ fn a_lost_signal_connection_resumes_with_data_and_audio_intact() {
 fn a_signal_dropped_again_during_the_resume_costs_one_more_attempt() {
     let server = TestServer::start();
     let name = "resume-twice";
-    let alice = join(&server, "alice", name);
-    let bob = join(&server, "bob", name);
-    assert!(wait_knows(&alice, "bob", WAIT), "alice knows bob");
+    let (alice, bob) = alice_and_bob(&server, name);
     // Make sure both publishers are negotiated, so the resume restarts ICE.
     data_arrives(&alice, &bob, "before", b"hello");
 
@@ -300,15 +321,9 @@ fn a_signal_dropped_again_during_the_resume_costs_one_more_attempt() {
 fn a_server_that_forgot_us_gets_a_full_reconnect() {
     let server = TestServer::start();
     let name = "resume-node-failure";
-    let alice = join(&server, "alice", name);
-    let bob = join(&server, "bob", name);
-    assert!(wait_knows(&alice, "bob", WAIT), "alice knows bob");
+    let (alice, bob) = alice_and_bob(&server, name);
 
-    let source = new_source(100);
-    let track = audio_track(source);
-    let stop = Arc::new(AtomicBool::new(false));
-    let feeder = feed_sine(source, stop.clone());
-    let old_sid = publish_track(alice.local, track);
+    let (old_sid, sine) = publish_sine(alice.local);
     assert!(
         wait_room_event(bob.room, WAIT, |m| match m {
             RoomEv::TrackSubscribed(t) if t.track.info.sid == old_sid => Some(()),
@@ -368,8 +383,7 @@ fn a_server_that_forgot_us_gets_a_full_reconnect() {
     data_arrives(&alice, &bob, "after-rejoin", b"from alice");
     data_arrives(&bob, &alice, "after-rejoin", b"from bob");
 
-    stop.store(true, Ordering::Relaxed);
-    feeder.join().unwrap();
+    sine.stop();
     leave(alice.room);
     let events = connection_events(alice.room);
     assert_eq!(
@@ -385,9 +399,7 @@ fn a_server_that_forgot_us_gets_a_full_reconnect() {
 fn a_simulated_full_reconnect_reports_the_others_gone_first() {
     let server = TestServer::start();
     let name = "rejoin-simulated";
-    let alice = join(&server, "alice", name);
-    let bob = join(&server, "bob", name);
-    assert!(wait_knows(&alice, "bob", WAIT), "alice knows bob");
+    let (alice, bob) = alice_and_bob(&server, name);
     let before = room_events(alice.room).len();
     assert_eq!(
         simulate(

@@ -108,12 +108,16 @@ impl Live {
     /// meanwhile (data, metadata, mute, unpublish) should go to, rather
     /// than fail on the session being replaced.
     pub(super) async fn settled(&self) -> Arc<Session> {
-        if !self.is_rejoining() {
-            return self.session();
+        if self.is_rejoining() {
+            self.rejoin_over().await;
         }
+        self.session()
+    }
+
+    /// Wait until no full reconnect runs.
+    async fn rejoin_over(&self) {
         let mut rejoining = self.rejoining.subscribe();
         let _ = rejoining.wait_for(|busy| !*busy).await;
-        self.session()
     }
 
     /// The host leaves: close the current session and stop a full
@@ -125,9 +129,7 @@ impl Live {
         // the write lock: this read sees that session, or it sees `left`.
         let session = self.session();
         session.close(reason, true).await;
-        let mut rejoining = self.rejoining.subscribe();
-        let done = rejoining.wait_for(|busy| !*busy);
-        let _ = tokio::time::timeout(LEAVE_WAIT, done).await;
+        let _ = tokio::time::timeout(LEAVE_WAIT, self.rejoin_over()).await;
     }
 
     /// Whether a full reconnect is running.
@@ -295,10 +297,9 @@ impl Live {
 /// What a new join tells the host about the room: everyone in it, with
 /// their tracks, and our own new description.
 fn announcements(join: &proto::JoinResponse) -> Vec<RoomEvent> {
-    let mut empty = RoomState::from_join(&proto::JoinResponse {
-        other_participants: Vec::new(),
-        ..join.clone()
-    });
+    // Everyone is new to a model that knows only us.
+    let mut empty = RoomState::default();
+    empty.local = join.participant.clone().unwrap_or_default();
     let mut events = empty.apply_participant_update(&join.other_participants);
     events.retain(|e| !matches!(e, RoomEvent::ParticipantsUpdated(_)));
     if let Some(local) = &join.participant {
